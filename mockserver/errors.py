@@ -1,0 +1,59 @@
+"""Errors, in the shape the OpenAI API sends them.
+
+    MockServerError
+     ├── APIError             an HTTP error answered with {"error": {message, type, param, code}}
+     └── ScenarioFileError    a scenario file that cannot be loaded (names the file and line)
+"""
+
+from __future__ import annotations
+
+from .types import Headers, JSONObject
+
+
+class MockServerError(Exception):
+    """Base class of every error mockserver raises on purpose."""
+
+
+class APIError(MockServerError):
+    """An error answered to the client as OpenAI's error envelope, with its HTTP status."""
+
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        *,
+        type: str = "invalid_request_error",
+        param: str | None = None,
+        code: str | None = None,
+        headers: Headers | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.type = type
+        self.param = param
+        self.code = code
+        self.headers: Headers = dict(headers or {})
+
+    def body(self) -> JSONObject:
+        """The JSON body: every key written out, `null` where there is no value."""
+        return {"error": {"message": self.message, "type": self.type, "param": self.param, "code": self.code}}
+
+    def __repr__(self) -> str:
+        return f"APIError({self.status}, {self.message!r}, param={self.param!r}, code={self.code!r})"
+
+
+def invalid_request(message: str, *, param: str | None = None, code: str | None = None, status: int = 400) -> APIError:
+    """A 400 `invalid_request_error`, the error of every malformed request."""
+    return APIError(status, message, type="invalid_request_error", param=param, code=code)
+
+
+class ScenarioFileError(MockServerError):
+    """A scenario file that cannot be used; the message names the file, the line and the problem."""
+
+    def __init__(self, path: str, line: int | None, problem: str) -> None:
+        self.path = path
+        self.line = line
+        self.problem = problem
+        where = f"{path}:{line}" if line is not None else path
+        super().__init__(f"{where}: {problem}")
