@@ -1,8 +1,8 @@
 """Errors, in the shape the OpenAI API sends them.
 
-    MockServerError
-     ├── APIError             an HTTP error answered with {"error": {message, type, param, code}}
-     └── ScenarioFileError    a scenario file that cannot be loaded (names the file and line)
+MockServerError
+ ├── APIError             an HTTP error answered with {"error": {message, type, param, code}}
+ └── ScenarioFileError    a scenario file that cannot be loaded (names the file and line)
 """
 
 from __future__ import annotations
@@ -57,3 +57,12 @@ class ScenarioFileError(MockServerError):
         self.problem = problem
         where = f"{path}:{line}" if line is not None else path
         super().__init__(f"{where}: {problem}")
+
+
+class InvalidSpec(MockServerError):
+    """A problem inside one scenario, at a key path (`("match", "input", "regex")`); the loader adds file and line."""
+
+    def __init__(self, where: tuple[str | int, ...], problem: str) -> None:
+        super().__init__(problem)
+        self.where = where
+        self.problem = problem

@@ -1,0 +1,23 @@
+"""mockserver: a local, wire-faithful emulator of the OpenAI Responses API for tests."""
+
+from __future__ import annotations
+
+from .app import create_app
+from .config import Settings
+from .errors import APIError, MockServerError, ScenarioFileError
+from .scenarios import Scenario, ScenarioSet, load_scenarios
+from .server import MockServer
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "APIError",
+    "MockServer",
+    "MockServerError",
+    "Scenario",
+    "ScenarioFileError",
+    "ScenarioSet",
+    "Settings",
+    "create_app",
+    "load_scenarios",
+]

@@ -1,0 +1,116 @@
+"""The `mockserver` command: `serve` runs the fake API, `check` validates scenario files."""
+
+from __future__ import annotations
+
+import argparse
+import socket
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from .config import LOG_LEVELS, PROFILES, Settings, settings_from_env
+from .errors import MockServerError
+from .scenarios import ScenarioSet, load_scenarios
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="mockserver",
+        description="A local emulator of the OpenAI Responses API, answering from YAML scenarios.",
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    serve = commands.add_parser(
+        "serve",
+        help="run the mock API server",
+        description="Run the mock API. Every option can also be set by a MOCKSERVER_* environment variable.",
+    )
+    serve.add_argument("--host", help="address to listen on (default 127.0.0.1; env MOCKSERVER_HOST)")
+    serve.add_argument("--port", type=int, help="port (default 8000, 0 = any free port; env MOCKSERVER_PORT)")
+    serve.add_argument(
+        "--scenarios",
+        action="append",
+        type=Path,
+        metavar="PATH",
+        help="scenario file or folder, repeatable (default: the built-in set; env MOCKSERVER_SCENARIOS)",
+    )
+    serve.add_argument("--log-level", choices=LOG_LEVELS, help="log level (default info; env MOCKSERVER_LOG_LEVEL)")
+    serve.add_argument(
+        "--api-key",
+        action="append",
+        dest="api_keys",
+        metavar="KEY",
+        help="accept only this key, repeatable (default: any key; env MOCKSERVER_API_KEYS, comma-separated)",
+    )
+    serve.add_argument(
+        "--profile", choices=PROFILES, help="request validation rules (default openai; env MOCKSERVER_PROFILE)"
+    )
+    serve.add_argument("--max-body-bytes", type=int, help="largest request body accepted (default 16 MiB)")
+    serve.add_argument("--seed", type=int, help="seed for ids, so runs are reproducible (env MOCKSERVER_SEED)")
+    check = commands.add_parser("check", help="load scenario files and report the first problem in each")
+    check.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="scenario files or folders")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.command == "check":
+        return _check(args.paths)
+    if args.command in (None, "serve"):
+        try:
+            settings = settings_from_env().with_overrides(
+                host=getattr(args, "host", None),
+                port=getattr(args, "port", None),
+                scenario_paths=tuple(args.scenarios) if getattr(args, "scenarios", None) else None,
+                log_level=getattr(args, "log_level", None),
+                api_keys=tuple(args.api_keys) if getattr(args, "api_keys", None) else None,
+                profile=getattr(args, "profile", None),
+                max_body_bytes=getattr(args, "max_body_bytes", None),
+                seed=getattr(args, "seed", None),
+            )
+            scenarios = load_scenarios(settings.scenario_paths)
+        except (ValueError, MockServerError) as exc:
+            print(f"mockserver: {exc}", file=sys.stderr)
+            return 2
+        return serve(settings, scenarios)
+    return 2
+
+
+def _check(paths: Sequence[Path]) -> int:
+    status = 0
+    for path in paths:
+        try:
+            count = len(load_scenarios([path]))
+        except MockServerError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            status = 1
+        else:
+            print(f"ok: {path}: {count} scenarios")
+    return status
+
+
+def serve(settings: Settings, scenarios: ScenarioSet) -> int:
+    """Run until Ctrl-C. The socket is bound first so that port 0 can print the port it got."""
+    import uvicorn
+
+    from .app import create_app
+
+    family = socket.AF_INET6 if ":" in settings.host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((settings.host, settings.port))
+    except OSError as exc:
+        print(f"mockserver: cannot listen on {settings.host}:{settings.port}: {exc.strerror}", file=sys.stderr)
+        return 2
+    port = sock.getsockname()[1]
+    host = f"[{settings.host}]" if family == socket.AF_INET6 else settings.host
+    sources = ", ".join(str(p) for p in settings.scenario_paths)
+    print(f"mockserver listening on http://{host}:{port}/v1 with {len(scenarios)} scenarios from {sources}", flush=True)
+    config = uvicorn.Config(
+        create_app(settings, scenarios),
+        log_level=settings.log_level,
+        access_log=settings.log_level in ("debug", "trace"),
+        lifespan="off",
+    )
+    uvicorn.Server(config).run(sockets=[sock])
+    return 0

@@ -1,0 +1,80 @@
+"""Server settings, from command-line options or `MOCKSERVER_*` environment variables."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8000
+DEFAULT_MAX_BODY_BYTES = 16 * 1024 * 1024
+LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
+PROFILES = ("openai", "compatible")
+
+
+def builtin_scenarios_dir() -> Path:
+    """The built-in scenario set: in the wheel under `_builtin/`, in a checkout at the repository's top level."""
+    packaged = Path(__file__).parent / "_builtin" / "scenarios"
+    return packaged if packaged.is_dir() else Path(__file__).parent.parent / "scenarios"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything that shapes how the server behaves. Defaults give the built-in scenarios on 127.0.0.1:8000."""
+
+    host: str = DEFAULT_HOST
+    port: int = DEFAULT_PORT
+    scenario_paths: tuple[Path, ...] = field(default_factory=lambda: (builtin_scenarios_dir(),))
+    log_level: str = "info"
+    api_keys: tuple[str, ...] = ()
+    profile: str = "openai"
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    seed: int | None = None
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.port <= 65535:
+            raise ValueError(f"port must be between 0 and 65535, got {self.port}")
+        if self.log_level not in LOG_LEVELS:
+            raise ValueError(f"log level must be one of {', '.join(LOG_LEVELS)}, got {self.log_level!r}")
+        if self.profile not in PROFILES:
+            raise ValueError(f"validation profile must be one of {', '.join(PROFILES)}, got {self.profile!r}")
+        if self.max_body_bytes < 1:
+            raise ValueError(f"max body size must be positive, got {self.max_body_bytes}")
+
+    def with_overrides(self, **changes: object) -> Settings:
+        """A copy with the given fields changed; `None` values are ignored (an option that was not given)."""
+        return replace(self, **{key: value for key, value in changes.items() if value is not None})  # type: ignore[arg-type]
+
+
+def settings_from_env(env: Mapping[str, str] | None = None) -> Settings:
+    """Settings from `MOCKSERVER_HOST`, `_PORT`, `_SCENARIOS` (os.pathsep-separated), `_LOG_LEVEL`,
+    `_API_KEYS` (comma-separated), `_PROFILE`, `_MAX_BODY_BYTES` and `_SEED`."""
+    env = os.environ if env is None else env
+
+    def get(name: str) -> str | None:
+        value = env.get(f"MOCKSERVER_{name}")
+        return value if value else None
+
+    def as_int(name: str) -> int | None:
+        value = get(name)
+        if value is None:
+            return None
+        try:
+            return int(value)
+        except ValueError:
+            raise ValueError(f"MOCKSERVER_{name} must be a whole number, got {value!r}") from None
+
+    scenarios = get("SCENARIOS")
+    keys = get("API_KEYS")
+    return Settings().with_overrides(
+        host=get("HOST"),
+        port=as_int("PORT"),
+        scenario_paths=tuple(Path(p) for p in scenarios.split(os.pathsep) if p) if scenarios else None,
+        log_level=(get("LOG_LEVEL") or "").lower() or None,
+        api_keys=tuple(k.strip() for k in keys.split(",") if k.strip()) if keys else None,
+        profile=get("PROFILE"),
+        max_body_bytes=as_int("MAX_BODY_BYTES"),
+        seed=as_int("SEED"),
+    )

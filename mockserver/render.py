@@ -1,0 +1,253 @@
+"""Build the `Response` object the live API sends, from a request and a `ModelReply`.
+
+Keys come in the live API's order (2026): `id, object, created_at, status`, then alphabetical, `metadata` last.
+Every field the live API writes is written, with `null` where it has no value.
+"""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass
+
+from .context import RequestContext
+from .ids import ResponseIds
+from .models import is_reasoning_model
+from .replies import ModelReply
+from .tokens import count_input_tokens, estimate_tokens
+from .types import JSON, JSONObject
+
+_TOOL_USAGE: JSONObject = {
+    "image_gen": {
+        "input_tokens": 0,
+        "input_tokens_details": {"image_tokens": 0, "text_tokens": 0},
+        "output_tokens": 0,
+        "output_tokens_details": {"image_tokens": 0, "text_tokens": 0},
+        "total_tokens": 0,
+    },
+    "web_search": {"num_requests": 0},
+}
+
+
+@dataclass(frozen=True)
+class Timing:
+    """When the response was created and, if it finished, completed (integer Unix seconds)."""
+
+    created_at: int
+    completed_at: int
+
+
+def build_response(
+    ctx: RequestContext, reply: ModelReply, ids: ResponseIds, timing: Timing, *, billing: bool = True
+) -> JSONObject:
+    """The final Response object for `reply` (`billing` appears only in non-streamed bodies, as on the wire)."""
+    body = ctx.body
+    output = [_render_item(item, ids, ctx) for item in reply.output]
+    if reply.status == "incomplete" and output:
+        output[-1]["status"] = "incomplete"
+    response: JSONObject = {
+        "id": ids.response_id,
+        "object": "response",
+        "created_at": timing.created_at,
+        "status": reply.status,
+        "background": bool(body.get("background")),
+    }
+    if billing:
+        response["billing"] = {"payer": "developer"}
+    response["completed_at"] = timing.completed_at if reply.status == "completed" else None
+    if body.get("conversation") is not None:
+        conversation = body["conversation"]
+        response["conversation"] = {"id": conversation["id"] if isinstance(conversation, dict) else conversation}
+    response["error"] = dict(reply.error) if reply.status == "failed" and reply.error else None
+    response["frequency_penalty"] = 0.0
+    response["incomplete_details"] = (
+        {"reason": reply.incomplete_reason or "max_output_tokens"} if reply.status == "incomplete" else None
+    )
+    response["instructions"] = body.get("instructions")
+    response["max_output_tokens"] = body.get("max_output_tokens")
+    response["max_tool_calls"] = body.get("max_tool_calls")
+    response["model"] = reply.model or ctx.model
+    response["moderation"] = None
+    response["output"] = output
+    response["parallel_tool_calls"] = _default(body.get("parallel_tool_calls"), True)
+    response["presence_penalty"] = 0.0
+    response["previous_response_id"] = body.get("previous_response_id")
+    if body.get("prompt") is not None:
+        response["prompt"] = body["prompt"]
+    response["prompt_cache_key"] = body.get("prompt_cache_key")
+    response["prompt_cache_retention"] = body.get("prompt_cache_retention")
+    response["reasoning"] = _echo_reasoning(ctx)
+    response["safety_identifier"] = body.get("safety_identifier")
+    response["service_tier"] = _resolved_service_tier(body.get("service_tier"))
+    response["store"] = _default(body.get("store"), True)
+    response["temperature"] = _default(body.get("temperature"), 1.0)
+    response["text"] = _echo_text(body.get("text"))
+    response["tool_choice"] = _default(body.get("tool_choice"), "auto")
+    response["tool_usage"] = _TOOL_USAGE  # never mutated, so shared
+    response["tools"] = [_echo_tool(tool) for tool in body.get("tools") or ()]
+    response["top_logprobs"] = _default(body.get("top_logprobs"), 0)
+    response["top_p"] = _default(body.get("top_p"), 1.0)
+    response["truncation"] = _default(body.get("truncation"), "disabled")
+    response["usage"] = None if reply.status == "failed" else _usage(ctx, output, reply.usage)
+    response["user"] = body.get("user")
+    response["metadata"] = _default(body.get("metadata"), {})
+    return response
+
+
+def in_progress_snapshot(final: JSONObject, request_service_tier: JSON) -> JSONObject:
+    """The Response as `response.created` / `response.in_progress` carry it: no output, no usage yet."""
+    snapshot = dict(final)
+    snapshot.pop("billing", None)
+    snapshot.update(
+        status="in_progress",
+        completed_at=None,
+        error=None,
+        incomplete_details=None,
+        output=[],
+        service_tier=request_service_tier if isinstance(request_service_tier, str) else "auto",
+        usage=None,
+    )
+    return snapshot
+
+
+def _default(value: JSON, default: JSON) -> JSON:
+    return default if value is None else value
+
+
+def _resolved_service_tier(requested: JSON) -> str:
+    # The live API reports the tier it used: "auto" resolves to "default".
+    return requested if isinstance(requested, str) and requested != "auto" else "default"
+
+
+def _echo_reasoning(ctx: RequestContext) -> JSONObject:
+    given = ctx.body.get("reasoning")
+    given = given if isinstance(given, dict) else {}
+    reasoning = is_reasoning_model(ctx.model)
+    echoed: JSONObject = {
+        "context": given.get("context", "all_turns" if reasoning else None),
+        "effort": given.get("effort", "medium" if reasoning else None),
+    }
+    if reasoning or "mode" in given:
+        echoed["mode"] = given.get("mode", "standard")
+    echoed["summary"] = given.get("summary", given.get("generate_summary"))
+    return echoed
+
+
+def _echo_text(text: JSON) -> JSONObject:
+    text = text if isinstance(text, dict) else {}
+    fmt = text.get("format")
+    if not isinstance(fmt, dict):
+        fmt = {"type": "text"}
+    elif fmt.get("type") == "json_schema":
+        fmt = {
+            "type": "json_schema",
+            "description": fmt.get("description"),
+            "name": fmt.get("name"),
+            "schema": fmt.get("schema"),
+            "strict": _default(fmt.get("strict"), False),
+        }
+    return {"format": fmt, "verbosity": _default(text.get("verbosity"), "medium")}
+
+
+def _echo_tool(tool: JSON) -> JSON:
+    if not isinstance(tool, dict) or tool.get("type") != "function":
+        return tool
+    # Function tools are strict unless the request says otherwise; strict schemas forbid extra properties.
+    strict = _default(tool.get("strict"), True)
+    parameters = tool.get("parameters")
+    if strict and isinstance(parameters, dict) and parameters.get("type") == "object":
+        parameters = {**parameters, "additionalProperties": parameters.get("additionalProperties", False)}
+    echoed: JSONObject = {
+        "type": "function",
+        "description": tool.get("description"),
+        "name": tool.get("name"),
+        "parameters": parameters,
+        "strict": strict,
+    }
+    if "defer_loading" in tool:
+        echoed["defer_loading"] = tool["defer_loading"]
+    echoed["output_schema"] = tool.get("output_schema")
+    return echoed
+
+
+def _render_item(spec: JSONObject, ids: ResponseIds, ctx: RequestContext) -> JSONObject:
+    kind = spec["type"]
+    if kind == "message":
+        item: JSONObject = {
+            "id": spec.get("id") or ids.new("msg"),
+            "type": "message",
+            "status": "completed",
+            "content": [_render_part(part) for part in spec["content"]],
+        }
+        if spec.get("phase") is not None:
+            item["phase"] = spec["phase"]
+        item["role"] = "assistant"
+        return item
+    if kind == "function_call":
+        return {
+            "id": spec.get("id") or ids.new("fc"),
+            "type": "function_call",
+            "status": "completed",
+            "arguments": spec["arguments"],
+            "call_id": spec.get("call_id") or ids.call_id(),
+            "name": spec["name"],
+        }
+    if kind == "reasoning":
+        item = {"id": spec.get("id") or ids.new("rs"), "type": "reasoning"}
+        if "reasoning.encrypted_content" in (ctx.body.get("include") or ()):
+            item["encrypted_content"] = _fake_encrypted_content(item["id"])
+        item["summary"] = [{"type": "summary_text", "text": text} for text in spec.get("summary", ())]
+        return item
+    # Any other item type is sent as written in the scenario, with an id if it has none.
+    return {"id": ids.new(kind.split("_")[0][:3]), **spec}
+
+
+def _render_part(part: JSONObject) -> JSONObject:
+    if part["type"] == "refusal":
+        return {"type": "refusal", "refusal": part["refusal"]}
+    return {
+        "type": "output_text",
+        "annotations": list(part.get("annotations", ())),
+        "logprobs": list(part.get("logprobs", ())),
+        "text": part["text"],
+    }
+
+
+def _fake_encrypted_content(item_id: str) -> str:
+    # Shaped like the live API's Fernet tokens (they start with "gAAAAA"); the content is meaningless.
+    return "gAAAAA" + base64.urlsafe_b64encode(item_id.encode() * 3).decode()
+
+
+def output_item_text(item: JSONObject) -> str:
+    """The visible text an output item carries (message text or refusal, call arguments)."""
+    if item["type"] == "message":
+        return "".join(part.get("text") or part.get("refusal") or "" for part in item["content"])
+    if item["type"] == "function_call":
+        return str(item["arguments"])
+    return ""
+
+
+def _usage(ctx: RequestContext, output: list[JSONObject], override: JSONObject | None) -> JSONObject:
+    visible = sum(estimate_tokens(output_item_text(item)) for item in output)
+    reasoning = sum(
+        16 + 2 * estimate_tokens(" ".join(part["text"] for part in item["summary"]))
+        for item in output
+        if item["type"] == "reasoning"
+    )
+    figures = {
+        "input_tokens": count_input_tokens(ctx.body),
+        "cached_tokens": 0,
+        "cache_write_tokens": 0,
+        "output_tokens": visible + reasoning,
+        "reasoning_tokens": reasoning,
+    }
+    figures.update(override or {})
+    return {
+        "input_tokens": figures["input_tokens"],
+        "input_tokens_details": {
+            "cache_write_tokens": figures["cache_write_tokens"],
+            "cached_tokens": figures["cached_tokens"],
+        },
+        "output_tokens": figures["output_tokens"],
+        "output_tokens_details": {"reasoning_tokens": figures["reasoning_tokens"]},
+        "total_tokens": figures.get("total_tokens", figures["input_tokens"] + figures["output_tokens"]),
+    }

@@ -1,0 +1,54 @@
+"""What the server answers to one create request, before ids and timestamps are filled in.
+
+A scenario's `response:` block and the default responder both produce a `Reply`:
+
+    Reply
+     ├── ModelReply   a Response object: output items and a final status (completed, incomplete, failed)
+     └── ErrorReply   an HTTP error with OpenAI's error envelope
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal, TypeAlias
+
+from .errors import APIError
+from .types import Headers, JSONObject
+
+ResponseStatus: TypeAlias = Literal["completed", "incomplete", "failed"]
+
+
+@dataclass(frozen=True)
+class ModelReply:
+    """A Response to render.
+
+    `output` holds output items without ids or statuses: `{"type": "message", "content": [...]}`,
+    `{"type": "function_call", "name", "arguments"}` (arguments a JSON string), `{"type": "reasoning", "summary": [...]}`.
+    """
+
+    output: tuple[JSONObject, ...]
+    status: ResponseStatus = "completed"
+    incomplete_reason: str | None = None
+    error: JSONObject | None = None
+    usage: JSONObject | None = None
+    model: str | None = None
+
+
+@dataclass(frozen=True)
+class ErrorReply:
+    """An HTTP error: status, the four fields of the envelope, and extra headers (e.g. `retry-after-ms`)."""
+
+    status: int
+    message: str
+    type: str = "invalid_request_error"
+    param: str | None = None
+    code: str | None = None
+    headers: Headers = field(default_factory=dict)
+
+    def to_exception(self) -> APIError:
+        return APIError(
+            self.status, self.message, type=self.type, param=self.param, code=self.code, headers=self.headers
+        )
+
+
+Reply: TypeAlias = ModelReply | ErrorReply

@@ -1,0 +1,147 @@
+"""A Response object as the live API streams it: the ordered events and their SSE bytes.
+
+Event order (one item after another, never interleaved):
+
+    response.created → response.in_progress →
+      per item: output_item.added → (its content parts, deltas and dones) → output_item.done
+    → response.completed | response.incomplete | response.failed
+
+Every event has `type` first, then its fields in alphabetical order, as the live API writes them since 2026.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+
+from .ids import ResponseIds
+from .render import in_progress_snapshot
+from .types import JSON, JSONObject
+
+_TERMINAL_EVENT = {"completed": "response.completed", "incomplete": "response.incomplete", "failed": "response.failed"}
+
+# A word with its leading space, a run of punctuation, or bare white space: close to how tokens split text.
+_DELTA_PIECE = re.compile(r"\s*\w+|\s*[^\w\s]+|\s+")
+
+
+def split_deltas(text: str) -> list[str]:
+    """Cut text into token-like pieces whose concatenation is the text."""
+    return _DELTA_PIECE.findall(text) or [text]
+
+
+class _Sequencer:
+    """Numbers events from 0 and remembers what a delta needs (obfuscation on or off)."""
+
+    def __init__(self, ids: ResponseIds, obfuscate: bool) -> None:
+        self.next = 0
+        self._ids = ids
+        self._obfuscate = obfuscate
+
+    def event(self, kind: str, fields: JSONObject) -> JSONObject:
+        event: JSONObject = {"type": kind, **fields, "sequence_number": self.next}
+        self.next += 1
+        return event
+
+    def delta(self, kind: str, fields: JSONObject) -> JSONObject:
+        if self._obfuscate:
+            fields["obfuscation"] = self._ids.obfuscation()
+        return self.event(kind, fields)
+
+
+def response_events(
+    final: JSONObject, ids: ResponseIds, *, request_service_tier: JSON = None, obfuscate: bool = True
+) -> Iterator[JSONObject]:
+    """Every event of the stream that ends in `final`, with `sequence_number` from 0."""
+    seq = _Sequencer(ids, obfuscate)
+    snapshot = in_progress_snapshot(final, request_service_tier)
+    yield seq.event("response.created", {"response": snapshot})
+    yield seq.event("response.in_progress", {"response": snapshot})
+    for index, item in enumerate(final["output"]):
+        yield from _item_events(seq, index, item)
+    yield seq.event(_TERMINAL_EVENT[final["status"]], {"response": final})
+
+
+def _item_events(seq: _Sequencer, index: int, item: JSONObject) -> Iterator[JSONObject]:
+    kind = item["type"]
+    yield seq.event("response.output_item.added", {"item": _initial_item(item), "output_index": index})
+    if kind == "message":
+        for content_index, part in enumerate(item["content"]):
+            yield from _part_events(seq, index, item["id"], content_index, part)
+    elif kind == "function_call":
+        yield from _arguments_events(seq, index, item)
+    elif kind == "reasoning":
+        for summary_index, part in enumerate(item["summary"]):
+            yield from _summary_events(seq, index, item["id"], summary_index, part["text"])
+    yield seq.event("response.output_item.done", {"item": item, "output_index": index})
+
+
+def _initial_item(item: JSONObject) -> JSONObject:
+    kind = item["type"]
+    if kind == "message":
+        initial = {"id": item["id"], "type": "message", "status": "in_progress", "content": []}
+        if "phase" in item:
+            initial["phase"] = item["phase"]
+        initial["role"] = "assistant"
+        return initial
+    if kind == "function_call":
+        return {**item, "status": "in_progress", "arguments": ""}
+    if kind == "reasoning":
+        return {**item, "summary": []}
+    return item
+
+
+def _part_events(
+    seq: _Sequencer, index: int, item_id: str, content_index: int, part: JSONObject
+) -> Iterator[JSONObject]:
+    where = {"content_index": content_index, "item_id": item_id, "output_index": index}
+    if part["type"] == "refusal":
+        yield seq.event("response.content_part.added", {**where, "part": {"type": "refusal", "refusal": ""}})
+        for piece in split_deltas(part["refusal"]):
+            yield seq.event("response.refusal.delta", {**where, "delta": piece})
+        yield seq.event("response.refusal.done", {**where, "refusal": part["refusal"]})
+        yield seq.event("response.content_part.done", {**where, "part": part})
+        return
+    empty = {"type": "output_text", "annotations": [], "logprobs": [], "text": ""}
+    yield seq.event("response.content_part.added", {**where, "part": empty})
+    for piece in split_deltas(part["text"]):
+        fields = {"content_index": content_index, "delta": piece, "item_id": item_id, "logprobs": []}
+        fields["output_index"] = index
+        yield seq.delta("response.output_text.delta", fields)
+    for annotation_index, annotation in enumerate(part["annotations"]):
+        yield seq.event(
+            "response.output_text.annotation.added",
+            {"annotation": annotation, "annotation_index": annotation_index, **where},
+        )
+    done = {"content_index": content_index, "item_id": item_id, "logprobs": [], "output_index": index}
+    yield seq.event("response.output_text.done", {**done, "text": part["text"]})
+    yield seq.event("response.content_part.done", {**where, "part": part})
+
+
+def _arguments_events(seq: _Sequencer, index: int, item: JSONObject) -> Iterator[JSONObject]:
+    for piece in split_deltas(item["arguments"]):
+        yield seq.delta(
+            "response.function_call_arguments.delta", {"delta": piece, "item_id": item["id"], "output_index": index}
+        )
+    yield seq.event(
+        "response.function_call_arguments.done",
+        {"arguments": item["arguments"], "item_id": item["id"], "output_index": index},
+    )
+
+
+def _summary_events(seq: _Sequencer, index: int, item_id: str, summary_index: int, text: str) -> Iterator[JSONObject]:
+    where = {"item_id": item_id, "output_index": index, "summary_index": summary_index}
+    yield seq.event("response.reasoning_summary_part.added", {**where, "part": {"type": "summary_text", "text": ""}})
+    for piece in split_deltas(text):
+        yield seq.delta(
+            "response.reasoning_summary_text.delta",
+            {"delta": piece, "item_id": item_id, "output_index": index, "summary_index": summary_index},
+        )
+    yield seq.event("response.reasoning_summary_text.done", {**where, "text": text})
+    yield seq.event("response.reasoning_summary_part.done", {**where, "part": {"type": "summary_text", "text": text}})
+
+
+def encode_event(event: JSONObject) -> bytes:
+    """One SSE frame: an `event:` line equal to the type, one compact `data:` line, a blank line."""
+    data = json.dumps(event, separators=(",", ":"), ensure_ascii=False)
+    return f"event: {event['type']}\ndata: {data}\n\n".encode()
