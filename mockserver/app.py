@@ -71,8 +71,9 @@ async def read_json_object(request: Request, limit: int) -> JSONObject:
     if media_type != "application/json" and not media_type.endswith("+json"):
         raise APIError(
             415,
-            f"Unsupported content type: '{content_type}'. This API method only accepts 'application/json' requests, "
-            f"but you specified the header 'Content-Type: {content_type}'. Please try again with a supported content type.",
+            f"Unsupported content type: '{content_type}'. This API method only accepts 'application/json' "
+            f"requests, but you specified the header 'Content-Type: {content_type}'. Please try again with a "
+            "supported content type.",
             code="unsupported_content_type",
         )
     raw = await _read_limited(request, limit)

@@ -23,7 +23,8 @@ class ModelReply:
     """A Response to render.
 
     `output` holds output items without ids or statuses: `{"type": "message", "content": [...]}`,
-    `{"type": "function_call", "name", "arguments"}` (arguments a JSON string), `{"type": "reasoning", "summary": [...]}`.
+    `{"type": "function_call", "name", "arguments"}` (arguments a JSON string),
+    `{"type": "reasoning", "summary": [...]}`.
     """
 
     output: tuple[JSONObject, ...]
