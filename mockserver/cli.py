@@ -8,9 +8,10 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from .config import LOG_LEVELS, PROFILES, Settings, settings_from_env
+from .config import LOG_LEVELS, Settings, settings_from_env
 from .errors import MockServerError
 from .scenarios import ScenarioSet, load_scenarios
+from .validation import PROFILES
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -99,6 +100,7 @@ def serve(settings: Settings, scenarios: ScenarioSet) -> int:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((settings.host, settings.port))
+        sock.listen(2048)  # connections made right after the line below wait in the backlog
     except OSError as exc:
         print(f"mockserver: cannot listen on {settings.host}:{settings.port}: {exc.strerror}", file=sys.stderr)
         return 2
@@ -112,5 +114,9 @@ def serve(settings: Settings, scenarios: ScenarioSet) -> int:
         access_log=settings.log_level in ("debug", "trace"),
         lifespan="off",
     )
-    uvicorn.Server(config).run(sockets=[sock])
+    try:
+        uvicorn.Server(config).run(sockets=[sock])
+    except KeyboardInterrupt:  # uvicorn re-raises Ctrl-C after its graceful shutdown
+        pass
+    print("mockserver stopped", flush=True)
     return 0

@@ -7,11 +7,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from .validation import PROFILES
+
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
 DEFAULT_MAX_BODY_BYTES = 16 * 1024 * 1024
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
-PROFILES = ("openai", "compatible")
 
 
 def builtin_scenarios_dir() -> Path:

@@ -138,13 +138,11 @@ def _echo_text(text: JSON) -> JSONObject:
     if not isinstance(fmt, dict):
         fmt = {"type": "text"}
     elif fmt.get("type") == "json_schema":
-        fmt = {
-            "type": "json_schema",
-            "description": fmt.get("description"),
-            "name": fmt.get("name"),
-            "schema": fmt.get("schema"),
-            "strict": _default(fmt.get("strict"), False),
-        }
+        echoed: JSONObject = {"type": "json_schema"}
+        if fmt.get("description") is not None:
+            echoed["description"] = fmt["description"]
+        echoed.update(name=fmt.get("name"), schema=fmt.get("schema"), strict=_default(fmt.get("strict"), False))
+        fmt = echoed
     return {"format": fmt, "verbosity": _default(text.get("verbosity"), "medium")}
 
 

@@ -22,7 +22,7 @@ import yaml
 from .context import RequestContext
 from .errors import InvalidSpec, ScenarioFileError
 from .matching import Condition, Where, compile_match
-from .replies import ErrorReply, ModelReply, Reply
+from .replies import ErrorReply, ModelReply, Reply, ResponseStatus
 from .types import JSON, JSONObject
 
 SCENARIO_KEYS = ("name", "description", "match", "response")
@@ -124,6 +124,7 @@ def parse_scenarios(text: str, filename: str = "<string>") -> list[Scenario]:
 
     if data is None:
         return []
+    base: Where
     if isinstance(data, Mapping):
         extra = sorted(set(data) - {"scenarios"})
         if extra:
@@ -376,8 +377,8 @@ def _compile_function_call(raw: Mapping[str, JSON], where: Where) -> JSONObject:
     return call
 
 
-def _compile_status(raw: Mapping[str, JSON], where: Where) -> tuple[str, str | None, JSONObject | None]:
-    status = raw.get("status", "completed")
+def _compile_status(raw: Mapping[str, JSON], where: Where) -> tuple[ResponseStatus, str | None, JSONObject | None]:
+    status: ResponseStatus = raw.get("status", "completed")
     if "incomplete" in raw:
         status = "incomplete"
     if "failed" in raw:

@@ -1,0 +1,100 @@
+"""Shared fixtures.
+
+`server` is one real uvicorn server on a free 127.0.0.1 port for the whole session, serving the built-in
+scenarios plus `fixtures/scenarios/e2e.yaml`. Every answer it sends is recorded, and the `wire` fixture checks each
+one against the official schema after the test — so no body or event of an end-to-end test escapes the check.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from starlette.testclient import TestClient
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from mockserver import MockServer, Settings, create_app, load_scenarios
+from mockserver.config import builtin_scenarios_dir
+from tests import conformance
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
+E2E_SCENARIOS = FIXTURES / "scenarios" / "e2e.yaml"
+
+
+@dataclass
+class Exchange:
+    method: str
+    path: str
+    status: int = 0
+    content_type: str = ""
+    body: bytearray = field(default_factory=bytearray)
+
+
+class RecordingApp:
+    """ASGI wrapper that keeps every answer's status, content type and bytes."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self.exchanges: list[Exchange] = []
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        exchange = Exchange(scope["method"], scope["path"])
+        self.exchanges.append(exchange)
+
+        async def record(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                exchange.status = message["status"]
+                headers = dict(message.get("headers", ()))
+                exchange.content_type = headers.get(b"content-type", b"").decode()
+            elif message["type"] == "http.response.body":
+                exchange.body.extend(message.get("body", b""))
+            await send(message)
+
+        await self.app(scope, receive, record)
+
+
+def check_exchange(exchange: Exchange) -> None:
+    """Validate one recorded answer against the official schema for its kind."""
+    text = exchange.body.decode()
+    if exchange.content_type.startswith("text/event-stream"):
+        conformance.assert_stream_conforms(conformance.parse_sse(text))
+    elif exchange.status >= 400:
+        conformance.assert_error_conforms(json.loads(text))
+    elif exchange.method == "POST" and exchange.path == "/v1/responses":
+        conformance.assert_response_conforms(json.loads(text))
+
+
+@pytest.fixture(scope="session")
+def recorder_and_server() -> Iterator[tuple[RecordingApp, MockServer]]:
+    settings = Settings(port=0, log_level="warning", scenario_paths=(builtin_scenarios_dir(), E2E_SCENARIOS), seed=7)
+    server = MockServer(settings)
+    recorder = RecordingApp(server.app)
+    server.app = recorder  # type: ignore[assignment]
+    with server:
+        yield recorder, server
+
+
+@pytest.fixture
+def server(recorder_and_server: tuple[RecordingApp, MockServer]) -> Iterator[MockServer]:
+    """The session's server; every answer sent during the test is checked against the official schema after it."""
+    recorder, running = recorder_and_server
+    recorder.exchanges.clear()
+    yield running
+    exchanges, recorder.exchanges = list(recorder.exchanges), []
+    assert exchanges, "the test sent no request to the server"
+    for exchange in exchanges:
+        check_exchange(exchange)
+
+
+@pytest.fixture
+def client() -> Iterator[TestClient]:
+    """The app in-process (no socket) with the built-in scenarios and the end-to-end ones."""
+    scenarios = load_scenarios([builtin_scenarios_dir(), E2E_SCENARIOS])
+    with TestClient(create_app(Settings(seed=1), scenarios), raise_server_exceptions=False) as test_client:
+        yield test_client

@@ -1,0 +1,147 @@
+"""`mockserver serve` and `mockserver check` as a user runs them: real processes, real sockets."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+from mockserver.cli import main
+from mockserver.config import settings_from_env
+
+
+@contextmanager
+def running_server(*args: str, env: dict[str, str] | None = None) -> Iterator[tuple[subprocess.Popen[str], str]]:
+    """Start `python -m mockserver serve --port 0 …`, read its first line, stop it with Ctrl-C at the end."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "mockserver", "serve", "--port", "0", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, **(env or {})},
+    )
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline()
+        yield process, line
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGINT)
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        for stream in (process.stdout, process.stderr):
+            if stream is not None:
+                stream.close()
+
+
+def post(url: str, body: dict[str, object]) -> dict[str, object]:
+    request = urllib.request.Request(
+        url + "/responses", data=json.dumps(body).encode(), headers={"content-type": "application/json"}
+    )
+    with urllib.request.urlopen(request, timeout=10) as answer:
+        answered: dict[str, object] = json.loads(answer.read())
+        return answered
+
+
+def listening_url(line: str) -> str:
+    assert line.startswith("mockserver listening on http://127.0.0.1:"), line
+    return line.split()[3]
+
+
+def test_serve_prints_where_it_listens_answers_and_stops_on_ctrl_c() -> None:
+    with running_server() as (process, line):
+        url = listening_url(line)
+        answer = post(url, {"model": "gpt-4.1", "input": "hello"})
+        assert "with 10 scenarios from" in line
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=10) == 0
+
+    assert answer["output"][0]["content"][0]["text"] == "Hello! How can I help?"
+
+
+def test_serve_takes_scenarios_and_keys_from_the_environment(tmp_path: Path) -> None:
+    (tmp_path / "one.yaml").write_text("scenarios: [{name: only, response: {text: from env}}]")
+    env = {"MOCKSERVER_SCENARIOS": str(tmp_path), "MOCKSERVER_API_KEYS": "sk-a,sk-b"}
+    with running_server(env=env) as (_, line):
+        url = listening_url(line)
+        with pytest.raises(urllib.error.HTTPError) as caught:
+            post(url, {"model": "gpt-4.1", "input": "hi"})
+
+    assert "with 1 scenarios" in line
+    assert caught.value.code == 401
+    caught.value.close()
+
+
+def test_serve_refuses_a_broken_scenario_file_with_file_and_line(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("scenarios:\n  - name: a\n    response: {txt: hi}\n")
+    result = subprocess.run(
+        [sys.executable, "-m", "mockserver", "serve", "--port", "0", "--scenarios", str(broken)],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+
+    assert result.returncode == 2
+    assert f"{broken}:3: unknown response key 'txt'" in result.stderr
+
+
+def test_check_reports_good_and_bad_files(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    good = tmp_path / "good.yaml"
+    good.write_text("scenarios: [{name: a, response: hi}]")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("scenarios: [{name: a, response: hi, extra: 1}]")
+
+    assert main(["check", str(good)]) == 0
+    assert main(["check", str(good), str(bad)]) == 1
+    out, err = capsys.readouterr()
+    assert f"ok: {good}: 1 scenarios" in out
+    assert f"{bad}:1: unknown scenario key 'extra'" in err
+
+
+def test_bad_environment_value_is_a_clear_error(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MOCKSERVER_PORT", "eighty")
+    assert main(["serve"]) == 2
+    assert "MOCKSERVER_PORT must be a whole number, got 'eighty'" in capsys.readouterr().err
+
+
+def test_settings_from_env() -> None:
+    settings = settings_from_env(
+        {
+            "MOCKSERVER_HOST": "0.0.0.0",
+            "MOCKSERVER_PORT": "9000",
+            "MOCKSERVER_SCENARIOS": os.pathsep.join(["a.yaml", "b"]),
+            "MOCKSERVER_LOG_LEVEL": "WARNING",
+            "MOCKSERVER_API_KEYS": "k1, k2",
+            "MOCKSERVER_PROFILE": "compatible",
+            "MOCKSERVER_SEED": "5",
+        }
+    )
+
+    assert (settings.host, settings.port, settings.log_level, settings.profile, settings.seed) == (
+        "0.0.0.0", 9000, "warning", "compatible", 5,
+    )  # fmt: skip
+    assert [str(p) for p in settings.scenario_paths] == ["a.yaml", "b"]
+    assert settings.api_keys == ("k1", "k2")
+
+
+def test_help_lists_every_serve_option(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["serve", "--help"])
+    help_text = capsys.readouterr().out
+    for option in ("--host", "--port", "--scenarios", "--log-level", "--api-key", "--profile", "--max-body-bytes"):
+        assert option in help_text
