@@ -96,7 +96,8 @@ def serve(settings: Settings, scenarios: ScenarioSet) -> int:
     from .app import create_app
 
     family = socket.AF_INET6 if ":" in settings.host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    # IPPROTO_TCP matters: asyncio turns Nagle off (TCP_NODELAY) only for sockets that name their protocol.
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((settings.host, settings.port))

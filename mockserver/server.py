@@ -40,7 +40,8 @@ class MockServer:
         return self.url + "/v1"
 
     def start(self, timeout: float = 10.0) -> MockServer:
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        # IPPROTO_TCP matters: asyncio turns Nagle off (TCP_NODELAY) only for sockets that name their protocol.
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         sock.bind((self.settings.host, self.settings.port))
         self.port = sock.getsockname()[1]
         config = uvicorn.Config(self.app, log_level=self.settings.log_level, access_log=False, lifespan="off")
