@@ -33,6 +33,8 @@ class Settings:
     profile: str = "openai"
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     seed: int | None = None
+    strict: bool = False
+    watch: bool = False
 
     def __post_init__(self) -> None:
         if not 0 <= self.port <= 65535:

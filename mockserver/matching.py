@@ -12,9 +12,7 @@ from dataclasses import dataclass
 
 from .context import RequestContext
 from .errors import InvalidSpec
-from .types import JSON
-
-Where = tuple[str | int, ...]
+from .types import JSON, Where
 
 
 @dataclass(frozen=True)

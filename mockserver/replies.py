@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Literal, TypeAlias
 
 from .errors import APIError
+from .faults import NO_DELIVERY, Delivery
 from .types import Headers, JSONObject
 
 ResponseStatus: TypeAlias = Literal["completed", "incomplete", "failed"]
@@ -33,6 +34,7 @@ class ModelReply:
     error: JSONObject | None = None
     usage: JSONObject | None = None
     model: str | None = None
+    delivery: Delivery = NO_DELIVERY
 
 
 @dataclass(frozen=True)
@@ -45,6 +47,7 @@ class ErrorReply:
     param: str | None = None
     code: str | None = None
     headers: Headers = field(default_factory=dict)
+    delivery: Delivery = NO_DELIVERY
 
     def to_exception(self) -> APIError:
         return APIError(

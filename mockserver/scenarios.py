@@ -14,16 +14,18 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import yaml
 
 from .context import RequestContext
 from .errors import InvalidSpec, ScenarioFileError
-from .matching import Condition, Where, compile_match
-from .replies import ErrorReply, ModelReply, Reply, ResponseStatus
-from .types import JSON, JSONObject
+from .faults import DELIVERY_KEYS, compile_delivery
+from .http_errors import compile_error
+from .matching import Condition, compile_match
+from .replies import ModelReply, Reply, ResponseStatus
+from .types import JSON, JSONObject, Where
 
 SCENARIO_KEYS = ("name", "description", "match", "response")
 _SUFFIXES = (".yaml", ".yml")
@@ -218,23 +220,8 @@ _REPLY_KEYS = (
     "usage",
     "model",
     "phase",
+    *DELIVERY_KEYS,
 )
-_STATUS_DEFAULTS: dict[int, tuple[str, str | None, str]] = {
-    400: ("invalid_request_error", None, "The request was invalid."),
-    401: ("invalid_request_error", "invalid_api_key", "Incorrect API key provided."),
-    403: (
-        "invalid_request_error",
-        "unsupported_country_region_territory",
-        "Country, region, or territory not supported.",
-    ),
-    404: ("invalid_request_error", None, "The requested resource was not found."),
-    409: ("invalid_request_error", None, "The request conflicts with another request. Please try again."),
-    429: ("requests", "rate_limit_exceeded", "Rate limit reached for requests. Please try again in 1ms."),
-    500: ("server_error", None, "The server had an error while processing your request. Sorry about that!"),
-    502: ("server_error", None, "Bad gateway."),
-    503: ("server_error", None, "The engine is currently overloaded, please try again later."),
-    504: ("server_error", None, "Gateway timeout."),
-}
 
 
 def compile_reply(raw: JSON, where: Where) -> Reply:
@@ -245,11 +232,12 @@ def compile_reply(raw: JSON, where: Where) -> Reply:
     unknown = sorted(set(raw) - set(_REPLY_KEYS))
     if unknown:
         raise InvalidSpec((*where, unknown[0]), f"unknown response key {unknown[0]!r}; use {', '.join(_REPLY_KEYS)}")
+    delivery = compile_delivery(raw, where)
     if "error" in raw:
-        others = sorted(set(raw) - {"error"})
+        others = sorted(set(raw) - {"error", *DELIVERY_KEYS})
         if others:
             raise InvalidSpec((*where, others[0]), "an 'error' response is an HTTP error and takes no other keys")
-        return _compile_error(raw["error"], (*where, "error"))
+        return replace(compile_error(raw["error"], (*where, "error")), delivery=delivery)
     output = _compile_output(raw, where)
     status, incomplete_reason, failure = _compile_status(raw, where)
     usage = raw.get("usage")
@@ -267,6 +255,7 @@ def compile_reply(raw: JSON, where: Where) -> Reply:
         error=failure,
         usage=dict(usage) if usage else None,
         model=model,
+        delivery=delivery,
     )
 
 
@@ -401,36 +390,3 @@ def _compile_status(raw: Mapping[str, JSON], where: Where) -> tuple[ResponseStat
             "message": given.get("message", "The model failed to generate a response."),
         }
     return status, reason, failure
-
-
-def _compile_error(raw: JSON, where: Where) -> ErrorReply:
-    if isinstance(raw, int) and not isinstance(raw, bool):
-        raw = {"status": raw}
-    if not isinstance(raw, Mapping):
-        raise InvalidSpec(where, "error takes {status, type, message, code, param, headers} or a status code")
-    allowed = {"status", "type", "message", "code", "param", "headers", "retry_after", "retry_after_ms"}
-    unknown = sorted(set(raw) - allowed)
-    if unknown:
-        raise InvalidSpec((*where, unknown[0]), f"unknown error key {unknown[0]!r}; use {', '.join(sorted(allowed))}")
-    status = raw.get("status", 500)
-    if not isinstance(status, int) or isinstance(status, bool) or not 400 <= status <= 599:
-        raise InvalidSpec((*where, "status"), "error status must be an HTTP error code from 400 to 599")
-    default_type, default_code, default_message = _STATUS_DEFAULTS.get(
-        status, ("server_error" if status >= 500 else "invalid_request_error", None, f"HTTP {status}")
-    )
-    headers = {str(k).lower(): str(v) for k, v in (raw.get("headers") or {}).items()}
-    if "retry_after" in raw:
-        headers["retry-after"] = str(raw["retry_after"])
-    if "retry_after_ms" in raw:
-        headers["retry-after-ms"] = str(raw["retry_after_ms"])
-    if (status == 429 or status >= 500) and not {"retry-after", "retry-after-ms"} & set(headers):
-        # Keeps SDK retries fast: the clients wait what retry-after-ms says before trying again.
-        headers["retry-after-ms"] = "1"
-    return ErrorReply(
-        status=status,
-        message=str(raw.get("message", default_message)),
-        type=str(raw.get("type", default_type)),
-        param=raw.get("param"),
-        code=raw.get("code", default_code),
-        headers=headers,
-    )

@@ -12,3 +12,6 @@ JSONObject: TypeAlias = dict[str, Any]
 
 Headers: TypeAlias = dict[str, str]
 """HTTP headers with lower-case names."""
+
+Where: TypeAlias = tuple[str | int, ...]
+"""A key path inside a scenario file (`("scenarios", 0, "match", "input")`), for error messages."""
