@@ -20,6 +20,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .config import Settings
 from .context import RequestContext
+from .engine import ScenarioEngine
 from .errors import APIError, invalid_request
 from .ids import IdSource
 from .models import catalogue, model_object
@@ -33,32 +34,31 @@ from .validation import validate_create_request
 
 logger = logging.getLogger("mockserver")
 
-SCENARIO_HEADER = "x-mock-scenario"
+STRICT_HEADER = "x-mock-strict"
 Clock = Callable[[], float]
 
 
 class MockService:
-    """What the handlers share: settings, scenarios, the id source and the clock."""
+    """What the handlers share: settings, the scenario engine, the id source and the clock."""
 
     def __init__(self, settings: Settings, scenarios: ScenarioSet, clock: Clock = time.time) -> None:
         self.settings = settings
-        self.scenarios = scenarios
+        self.engine = ScenarioEngine(scenarios)
         self.ids = IdSource(settings.seed)
         self.clock = clock
 
+    @property
+    def scenarios(self) -> ScenarioSet:
+        return self.engine.scenarios
+
     def reply_for(self, ctx: RequestContext) -> Reply:
-        forced = ctx.headers.get(SCENARIO_HEADER)
-        if forced:
-            scenario = self.scenarios.named(forced)
-            if scenario is None:
-                known = ", ".join(s.name for s in self.scenarios.scenarios) or "none"
-                raise invalid_request(
-                    f"No scenario named '{forced}' (from the {SCENARIO_HEADER} header). Loaded scenarios: {known}.",
-                    code="unknown_scenario",
-                )
-            return scenario.reply
-        scenario = self.scenarios.first_match(ctx)
-        return scenario.reply if scenario is not None else default_reply(ctx)
+        """The scenario's reply; with none, the default answer, or in strict mode the near-miss report as a 400."""
+        selection = self.engine.select(ctx)
+        if selection is not None:
+            return selection.reply
+        if self.settings.strict or ctx.headers.get(STRICT_HEADER, "").lower() in ("1", "true", "yes"):
+            raise invalid_request(self.engine.explain(ctx), code="no_scenario_matched")
+        return default_reply(ctx)
 
 
 # ---------------------------------------------------------------- request body

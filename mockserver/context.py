@@ -24,6 +24,8 @@ class RequestContext:
 
     body: JSONObject
     headers: Headers = field(default_factory=dict)
+    states: dict[str, str] = field(default_factory=dict)
+    """The scenario state machines' current states (a machine not listed is in state `start`)."""
 
     @property
     def model(self) -> str | None:
@@ -71,6 +73,27 @@ class RequestContext:
                 name = tool.get("name")
                 names.add(name if isinstance(name, str) else str(tool.get("type")))
         return frozenset(names)
+
+    @cached_property
+    def function_call_outputs(self) -> list[JSONObject]:
+        """The `function_call_output` items of `input`, each with the `name` of the call it answers when known."""
+        names = {
+            item.get("call_id"): item.get("name")
+            for item in self.input_items
+            if item.get("type") == "function_call" and isinstance(item.get("name"), str)
+        }
+        outputs = []
+        for item in self.input_items:
+            if item.get("type") == "function_call_output":
+                output = item.get("output")
+                outputs.append(
+                    {
+                        "call_id": item.get("call_id"),
+                        "name": item.get("name") or names.get(item.get("call_id")),
+                        "output": output if isinstance(output, str) else content_text(output),
+                    }
+                )
+        return outputs
 
     @property
     def text_format(self) -> JSONObject:

@@ -51,12 +51,19 @@ def invalid_request(message: str, *, param: str | None = None, code: str | None 
 class ScenarioFileError(MockServerError):
     """A scenario file that cannot be used; the message names the file, the line and the problem."""
 
-    def __init__(self, path: str, line: int | None, problem: str) -> None:
+    def __init__(self, path: str, line: int | None, problem: str, *, column: int | None = None) -> None:
         self.path = path
         self.line = line
+        self.column = column
         self.problem = problem
-        where = f"{path}:{line}" if line is not None else path
-        super().__init__(f"{where}: {problem}")
+        super().__init__(f"{self.location}: {problem}")
+
+    @property
+    def location(self) -> str:
+        """`file`, `file:line` or `file:line:column`."""
+        if self.line is None:
+            return self.path
+        return f"{self.path}:{self.line}" + (f":{self.column}" if self.column is not None else "")
 
 
 class InvalidSpec(MockServerError):

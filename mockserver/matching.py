@@ -1,7 +1,8 @@
 """Scenario `match:` blocks compiled into predicates over a `RequestContext`.
 
-Every key of a `match:` block becomes one `Condition`; a scenario matches when all its conditions hold. Conditions
-carry words (`describe`) so that a miss can be explained.
+Every key of a `match:` block becomes one `Condition`; a scenario matches when all of them hold. `all`, `any` and
+`not` combine blocks. Each condition can say what it wanted and what the request had instead (`explain`), which is
+what near-miss reports are made of.
 """
 
 from __future__ import annotations
@@ -14,23 +15,42 @@ from .context import RequestContext
 from .errors import InvalidSpec
 from .types import JSON, Where
 
+Test = Callable[[RequestContext], bool]
+Observe = Callable[[RequestContext], str]
+
 
 @dataclass(frozen=True)
 class Condition:
-    """One compiled `match:` key: what it asks (in words) and the test itself."""
+    """One compiled `match:` key: what it wants (in words), the test, and what a request has instead."""
 
     key: str
     wanted: str
-    test: Callable[[RequestContext], bool]
+    test: Test
+    observe: Observe
     exact_values: tuple[str, ...] = ()  # the values an exact condition accepts (e.g. model names), if any
 
     def holds(self, ctx: RequestContext) -> bool:
         return self.test(ctx)
 
+    def explain(self, ctx: RequestContext) -> str:
+        """`wanted`, then what the request has: `model equals 'gpt-4.1', but it is 'gpt-4o'`."""
+        return f"{self.wanted}, but {self.observe(ctx)}"
+
+
+def quote(value: object, limit: int = 60) -> str:
+    """A value as a short quoted string for messages."""
+    text = value if isinstance(value, str) else repr(value)
+    text = " ".join(text.split())
+    if len(text) > limit:
+        text = text[: limit - 1] + "…"
+    return f"'{text}'"
+
+
+# ---------------------------------------------------------------- text conditions
 
 TextTest = Callable[[str], bool]
 
-_TEXT_OPERATORS = ("contains", "equals", "regex", "startswith", "ignore_case")
+TEXT_OPERATORS = ("contains", "equals", "startswith", "regex", "ignore_case")
 
 
 def compile_text(spec: JSON, where: Where, *, shorthand: str) -> tuple[TextTest, str]:
@@ -41,28 +61,26 @@ def compile_text(spec: JSON, where: Where, *, shorthand: str) -> tuple[TextTest,
         if not spec or not all(isinstance(value, str) for value in spec):
             raise InvalidSpec(where, "a list here must hold one or more strings (any of them matches)")
         choices = frozenset(spec)
-        return (lambda text: text in choices), "one of " + ", ".join(repr(value) for value in spec)
+        return (lambda text: text in choices), "is one of " + ", ".join(quote(value) for value in spec)
     if not isinstance(spec, Mapping):
-        raise InvalidSpec(where, f"expected a string, a list of strings or a mapping of {_TEXT_OPERATORS}")
-    unknown = sorted(set(spec) - set(_TEXT_OPERATORS))
-    if unknown:
-        raise InvalidSpec((*where, unknown[0]), f"unknown text operator {unknown[0]!r}; use one of {_TEXT_OPERATORS}")
+        raise InvalidSpec(where, f"expected a string, a list of strings or a mapping of {', '.join(TEXT_OPERATORS)}")
+    _reject_unknown(spec, TEXT_OPERATORS, where, "text operator")
     ignore_case = spec.get("ignore_case", False)
     if not isinstance(ignore_case, bool):
-        raise InvalidSpec((*where, "ignore_case"), "ignore_case must be true or false")
+        raise InvalidSpec((*where, "ignore_case"), "ignore_case takes true or false")
     tests: list[TextTest] = []
     words: list[str] = []
     for operator in ("contains", "equals", "startswith", "regex"):
-        if operator not in spec:
-            continue
-        value = spec[operator]
-        if not isinstance(value, str):
-            raise InvalidSpec((*where, operator), f"{operator} takes a string")
-        tests.append(_text_test(operator, value, ignore_case, (*where, operator)))
-        words.append(f"{operator} {value!r}" + (" (any case)" if ignore_case else ""))
+        if operator in spec:
+            value = spec[operator]
+            if not isinstance(value, str):
+                raise InvalidSpec((*where, operator), f"{operator} takes a string")
+            tests.append(_text_test(operator, value, ignore_case, (*where, operator)))
+            words.append(("matches" if operator == "regex" else operator) + f" {quote(value, 80)}")
     if not tests:
         raise InvalidSpec(where, "give at least one of contains, equals, startswith or regex")
-    return (lambda text: all(test(text) for test in tests)), " and ".join(words)
+    wanted = " and ".join(words) + (" (any case)" if ignore_case else "")
+    return (lambda text: all(test(text) for test in tests)), wanted
 
 
 def _text_test(operator: str, value: str, ignore_case: bool, where: Where) -> TextTest:
@@ -74,7 +92,6 @@ def _text_test(operator: str, value: str, ignore_case: bool, where: Where) -> Te
         return lambda text: pattern.search(text) is not None
     wanted = value.casefold() if ignore_case else value
     fold: Callable[[str], str] = str.casefold if ignore_case else str
-
     if operator == "contains":
         return lambda text: wanted in fold(text)
     if operator == "startswith":
@@ -82,109 +99,426 @@ def _text_test(operator: str, value: str, ignore_case: bool, where: Where) -> Te
     return lambda text: fold(text) == wanted
 
 
-def _compile_model(spec: JSON, where: Where) -> Condition:
+def _reject_unknown(spec: Mapping[str, JSON], known: tuple[str, ...], where: Where, what: str) -> None:
+    unknown = [key for key in spec if key not in known]
+    if unknown:
+        raise InvalidSpec((*where, unknown[0]), unknown_key_message(what, unknown[0], known))
+
+
+def unknown_key_message(what: str, key: object, known: tuple[str, ...]) -> str:
+    """`unknown match key 'modle' (did you mean 'model'?); use one of …`."""
+    import difflib
+
+    close = difflib.get_close_matches(str(key), known, n=1)
+    hint = f" (did you mean '{close[0]}'?)" if close else ""
+    return f"unknown {what} {str(key)!r}{hint}; use one of {', '.join(known)}"
+
+
+# ---------------------------------------------------------------- one compiler per match key
+
+
+def _model(spec: JSON, where: Where) -> Condition:
     test, wanted = compile_text(spec, where, shorthand="equals")
     exact = (spec,) if isinstance(spec, str) else tuple(spec) if isinstance(spec, list) else ()
-    return Condition("model", f"model {wanted}", lambda ctx: test(ctx.model or ""), exact)
+    return Condition(
+        "model", f"model {wanted}", lambda ctx: test(ctx.model or ""), lambda ctx: f"it is {quote(ctx.model)}", exact
+    )
 
 
-def _compile_input(spec: JSON, where: Where) -> Condition:
+def _last_user_message(ctx: RequestContext) -> str:
+    return f"the last user message is {quote(ctx.last_user_text)}" if ctx.last_user_text else "there is no user message"
+
+
+def _input(spec: JSON, where: Where) -> Condition:
     if isinstance(spec, Mapping) and "item_type" in spec:
-        item_type = spec["item_type"]
-        if not isinstance(item_type, str):
-            raise InvalidSpec((*where, "item_type"), "item_type takes an input item type such as function_call_output")
-        rest = {key: value for key, value in spec.items() if key != "item_type"}
-        text_test, text_words = compile_text(rest, where, shorthand="contains") if rest else (None, "")
-        wanted = f"input holds an item of type {item_type!r}" + (
-            f" and its last user message {text_words}" if rest else ""
+        return _input_item_type(spec, where)
+    test, wanted = compile_text(spec, where, shorthand="contains")
+    return Condition("input", f"last user message {wanted}", lambda ctx: test(ctx.last_user_text), _last_user_message)
+
+
+def _input_item_type(spec: Mapping[str, JSON], where: Where) -> Condition:
+    item_type = spec["item_type"]
+    if not isinstance(item_type, str):
+        raise InvalidSpec((*where, "item_type"), "item_type takes an input item type such as function_call_output")
+    rest = {key: value for key, value in spec.items() if key != "item_type"}
+    wanted = f"input holds an item of type {quote(item_type)}"
+    text_test: TextTest | None = None
+    if rest:
+        text_test, words = compile_text(rest, where, shorthand="contains")
+        wanted += f" and the last user message {words}"
+
+    def test(ctx: RequestContext) -> bool:
+        return item_type in ctx.input_item_types and (text_test is None or text_test(ctx.last_user_text))
+
+    def observe(ctx: RequestContext) -> str:
+        types = ", ".join(sorted(ctx.input_item_types)) or "none"
+        return f"the input item types are {types}" + (f" and {_last_user_message(ctx)}" if rest else "")
+
+    return Condition("input", wanted, test, observe)
+
+
+def _input_text(spec: JSON, where: Where) -> Condition:
+    test, wanted = compile_text(spec, where, shorthand="contains")
+    return Condition(
+        "input_text",
+        f"input text {wanted}",
+        lambda ctx: test(ctx.input_text),
+        lambda ctx: f"it is {quote(ctx.input_text)}",
+    )
+
+
+def _instructions(spec: JSON, where: Where) -> Condition:
+    test, wanted = compile_text(spec, where, shorthand="contains")
+
+    def instructions(ctx: RequestContext) -> str | None:
+        value = ctx.body.get("instructions")
+        return value if isinstance(value, str) else None
+
+    return Condition(
+        "instructions",
+        f"instructions {wanted}",
+        lambda ctx: (text := instructions(ctx)) is not None and test(text),
+        lambda ctx: f"they are {quote(instructions(ctx))}" if instructions(ctx) else "there are none",
+    )
+
+
+def _tools(spec: JSON, where: Where) -> Condition:
+    entries = spec if isinstance(spec, list) else [spec]
+    wanted_tools: list[tuple[str | None, str | None]] = []  # (name, type)
+    for index, entry in enumerate(entries):
+        if isinstance(entry, str):
+            wanted_tools.append((entry, None))
+        elif isinstance(entry, Mapping) and entry and set(entry) <= {"name", "type"}:
+            wanted_tools.append((entry.get("name"), entry.get("type")))
+        else:
+            raise InvalidSpec((*where, index), "a tool is a name (or hosted tool type) or {name, type}")
+    words = ", ".join(
+        str(name) if type_ is None else f"{type_} tool" + (f" {name}" if name else "") for name, type_ in wanted_tools
+    )
+
+    def offered(ctx: RequestContext, name: str | None, type_: str | None) -> bool:
+        if type_ is None:
+            return name in ctx.tool_names
+        return any(
+            tool.get("type") == type_ and (name is None or tool.get("name") == name)
+            for tool in ctx.body.get("tools") or ()
+            if isinstance(tool, dict)
         )
 
-        def has_item(ctx: RequestContext) -> bool:
-            if item_type not in ctx.input_item_types:
-                return False
-            return text_test is None or text_test(ctx.last_user_text)
-
-        return Condition("input", wanted, has_item)
-    test, wanted = compile_text(spec, where, shorthand="contains")
-    return Condition("input", f"last user message {wanted}", lambda ctx: test(ctx.last_user_text))
+    return Condition(
+        "tools",
+        f"tools offered include {words}",
+        lambda ctx: all(offered(ctx, name, type_) for name, type_ in wanted_tools),
+        lambda ctx: "the tools offered are " + (", ".join(sorted(ctx.tool_names)) or "none"),
+    )
 
 
-def _compile_input_text(spec: JSON, where: Where) -> Condition:
-    test, wanted = compile_text(spec, where, shorthand="contains")
-    return Condition("input_text", f"input text {wanted}", lambda ctx: test(ctx.input_text))
+def _tool_choice(spec: JSON, where: Where) -> Condition:
+    if isinstance(spec, str):
+
+        def test(ctx: RequestContext) -> bool:
+            return (ctx.body.get("tool_choice") or "auto") == spec
+
+    elif isinstance(spec, Mapping):
+        expected = dict(spec)
+
+        def test(ctx: RequestContext) -> bool:
+            choice = ctx.body.get("tool_choice")
+            return isinstance(choice, dict) and all(choice.get(k) == v for k, v in expected.items())
+
+    else:
+        raise InvalidSpec(
+            where, "tool_choice takes auto, none, required or a mapping such as {type: function, name: f}"
+        )
+    return Condition(
+        "tool_choice",
+        f"tool_choice is {quote(spec)}",
+        test,
+        lambda ctx: f"it is {quote(ctx.body.get('tool_choice') or 'auto')}",
+    )
 
 
-def _compile_instructions(spec: JSON, where: Where) -> Condition:
-    test, wanted = compile_text(spec, where, shorthand="contains")
+def _function_call_output(spec: JSON, where: Where) -> Condition:
+    if spec is True:
+        return Condition(
+            "function_call_output",
+            "input holds a function_call_output",
+            lambda ctx: bool(ctx.function_call_outputs),
+            lambda ctx: "it holds none",
+        )
+    if not isinstance(spec, Mapping):
+        raise InvalidSpec(where, "function_call_output takes true or {call_id, name, output}")
+    _reject_unknown(spec, ("call_id", "name", "output"), where, "function_call_output key")
+    tests: dict[str, TextTest] = {}
+    words: list[str] = []
+    for key in ("call_id", "name", "output"):
+        if key in spec:
+            shorthand = "contains" if key == "output" else "equals"
+            tests[key], text = compile_text(spec[key], (*where, key), shorthand=shorthand)
+            words.append(f"{key} {text}")
 
-    def check(ctx: RequestContext) -> bool:
-        instructions = ctx.body.get("instructions")
-        return isinstance(instructions, str) and test(instructions)
+    def test(ctx: RequestContext) -> bool:
+        return any(
+            all(test(str(output.get(key) or "")) for key, test in tests.items()) for output in ctx.function_call_outputs
+        )
 
-    return Condition("instructions", f"instructions {wanted}", check)
+    def observe(ctx: RequestContext) -> str:
+        outputs = ctx.function_call_outputs
+        if not outputs:
+            return "the input holds none"
+        return "the input holds " + "; ".join(
+            f"call_id {quote(o['call_id'])}, name {quote(o['name'])}, output {quote(o['output'], 40)}" for o in outputs
+        )
+
+    return Condition(
+        "function_call_output", "input holds a function_call_output with " + " and ".join(words), test, observe
+    )
 
 
-def _compile_tools(spec: JSON, where: Where) -> Condition:
-    names = [spec] if isinstance(spec, str) else spec
-    if not isinstance(names, list) or not names or not all(isinstance(name, str) for name in names):
-        raise InvalidSpec(where, "tools takes a tool name or a list of tool names (all must be offered)")
-    wanted = frozenset(names)
-    return Condition("tools", "tools offered include " + ", ".join(names), lambda ctx: wanted <= ctx.tool_names)
-
-
-def _compile_stream(spec: JSON, where: Where) -> Condition:
+def _stream(spec: JSON, where: Where) -> Condition:
     if not isinstance(spec, bool):
         raise InvalidSpec(where, "stream takes true or false")
-    return Condition("stream", f"stream is {str(spec).lower()}", lambda ctx: ctx.stream is spec)
+    return Condition(
+        "stream",
+        f"stream is {str(spec).lower()}",
+        lambda ctx: ctx.stream is spec,
+        lambda ctx: f"it is {str(ctx.stream).lower()}",
+    )
 
 
-def _compile_metadata(spec: JSON, where: Where) -> Condition:
+def _metadata(spec: JSON, where: Where) -> Condition:
     if not isinstance(spec, Mapping) or not all(isinstance(value, str) for value in spec.values()):
         raise InvalidSpec(where, "metadata takes a mapping of keys to string values")
     wanted = dict(spec)
 
-    def check(ctx: RequestContext) -> bool:
-        metadata = ctx.body.get("metadata")
-        return isinstance(metadata, dict) and all(metadata.get(key) == value for key, value in wanted.items())
+    def metadata(ctx: RequestContext) -> dict[str, JSON]:
+        value = ctx.body.get("metadata")
+        return value if isinstance(value, dict) else {}
 
-    return Condition("metadata", f"metadata has {wanted}", check)
+    return Condition(
+        "metadata",
+        f"metadata has {wanted}",
+        lambda ctx: all(metadata(ctx).get(key) == value for key, value in wanted.items()),
+        lambda ctx: f"it is {metadata(ctx)}",
+    )
 
 
-def _compile_format(spec: JSON, where: Where) -> Condition:
+def _format(spec: JSON, where: Where) -> Condition:
     wanted = {"type": spec} if isinstance(spec, str) else spec
     if not isinstance(wanted, Mapping) or not set(wanted) <= {"type", "name"}:
         raise InvalidSpec(where, "format takes a text.format type (text, json_object, json_schema) or {type, name}")
     expected = dict(wanted)
+
+    def observe(ctx: RequestContext) -> str:
+        fmt = ctx.text_format
+        return "it is " + ", ".join(f"{key} {quote(fmt.get(key))}" for key in ("type", "name") if key in fmt)
+
     return Condition(
         "format",
-        f"text.format has {expected}",
+        "text.format has " + ", ".join(f"{key} {quote(value)}" for key, value in expected.items()),
         lambda ctx: all(ctx.text_format.get(key) == value for key, value in expected.items()),
+        observe,
     )
 
 
-def _compile_headers(spec: JSON, where: Where) -> Condition:
-    if not isinstance(spec, Mapping):
+def _headers(spec: JSON, where: Where) -> Condition:
+    if not isinstance(spec, Mapping) or not spec:
         raise InvalidSpec(where, "headers takes a mapping of header names to text conditions")
     tests = {
         str(name).lower(): compile_text(value, (*where, str(name)), shorthand="equals") for name, value in spec.items()
     }
 
-    def check(ctx: RequestContext) -> bool:
+    def test(ctx: RequestContext) -> bool:
         return all(name in ctx.headers and test(ctx.headers[name]) for name, (test, _) in tests.items())
 
-    return Condition("headers", "headers " + ", ".join(f"{n} {w}" for n, (_, w) in tests.items()), check)
+    def observe(ctx: RequestContext) -> str:
+        return ", ".join(
+            f"{name} is {quote(ctx.headers[name])}" if name in ctx.headers else f"{name} is absent" for name in tests
+        )
+
+    return Condition("headers", "header " + ", ".join(f"{n} {w}" for n, (_, w) in tests.items()), test, observe)
+
+
+def _previous_response_id(spec: JSON, where: Where) -> Condition:
+    def previous(ctx: RequestContext) -> str | None:
+        value = ctx.body.get("previous_response_id")
+        return value if isinstance(value, str) else None
+
+    def observe(ctx: RequestContext) -> str:
+        return f"it is {quote(previous(ctx))}" if previous(ctx) else "there is none"
+
+    if isinstance(spec, bool):
+        return Condition(
+            "previous_response_id",
+            "previous_response_id is " + ("set" if spec else "absent"),
+            lambda ctx: (previous(ctx) is not None) is spec,
+            observe,
+        )
+    test, wanted = compile_text(spec, where, shorthand="equals")
+    return Condition(
+        "previous_response_id",
+        f"previous_response_id {wanted}",
+        lambda ctx: (value := previous(ctx)) is not None and test(value),
+        observe,
+    )
+
+
+def _state(spec: JSON, where: Where) -> Condition:
+    if not isinstance(spec, Mapping) or not spec or not all(isinstance(v, str) for v in spec.values()):
+        raise InvalidSpec(where, "state takes a mapping of state machine names to states, e.g. {checkout: paid}")
+    wanted = {str(machine): str(state) for machine, state in spec.items()}
+    return Condition(
+        "state",
+        "state " + ", ".join(f"{machine} is {quote(state)}" for machine, state in wanted.items()),
+        lambda ctx: all(ctx.states.get(machine, "start") == state for machine, state in wanted.items()),
+        lambda ctx: ", ".join(f"{machine} is {quote(ctx.states.get(machine, 'start'))}" for machine in wanted),
+    )
+
+
+# ---------------------------------------------------------------- json paths
+
+_PATH_TOKEN = re.compile(r"([^.\[\]]+)|\[(\d+|\*)\]")
+_JSON_OPERATORS = ("equals", "exists", *TEXT_OPERATORS[:-1], "ignore_case")
+
+
+def parse_path(path: str) -> list[str | int | None]:
+    """`input[0].content` → ["input", 0, "content"]; `[*]` is None (any element)."""
+    steps: list[str | int | None] = []
+    position = 0
+    for match in _PATH_TOKEN.finditer(path):
+        if match.start() != position and path[position : match.start()] != ".":
+            raise ValueError(f"cannot read the path at {path[position:]!r}")
+        key, index = match.groups()
+        steps.append(key if key is not None else (None if index == "*" else int(index)))
+        position = match.end()
+    if position != len(path) or not steps:
+        raise ValueError(f"cannot read the path {path!r}")
+    return steps
+
+
+def path_values(value: JSON, steps: list[str | int | None]) -> list[JSON]:
+    """Every value at the path (several where it has `[*]`)."""
+    values = [value]
+    for step in steps:
+        found: list[JSON] = []
+        for current in values:
+            if step is None and isinstance(current, list):
+                found.extend(current)
+            elif isinstance(step, int) and isinstance(current, list) and -len(current) <= step < len(current):
+                found.append(current[step])
+            elif isinstance(step, str) and isinstance(current, dict) and step in current:
+                found.append(current[step])
+        values = found
+    return values
+
+
+def _json_value_test(spec: JSON, where: Where) -> tuple[Callable[[list[JSON]], bool], str]:
+    if isinstance(spec, Mapping):
+        _reject_unknown(spec, _JSON_OPERATORS, where, "json operator")
+        if "exists" in spec:
+            exists = spec["exists"]
+            if not isinstance(exists, bool) or len(spec) > 1:
+                raise InvalidSpec((*where, "exists"), "exists takes true or false, alone")
+            return (lambda values: bool(values) is exists), "exists" if exists else "is absent"
+        if "equals" in spec and len(spec) == 1 and not isinstance(spec["equals"], str):
+            expected = spec["equals"]
+            return (lambda values: expected in values), f"equals {quote(expected)}"
+        text_test, words = compile_text(dict(spec), where, shorthand="equals")
+        return (lambda values: any(isinstance(v, str) and text_test(v) for v in values)), words
+    return (lambda values: spec in values), f"equals {quote(spec)}"
+
+
+def _json(spec: JSON, where: Where) -> Condition:
+    if not isinstance(spec, Mapping) or not spec:
+        raise InvalidSpec(where, "json takes a mapping of body paths (e.g. text.format.name, input[0].role) to values")
+    checks = []
+    for path, value_spec in spec.items():
+        try:
+            steps = parse_path(str(path))
+        except ValueError as exc:
+            raise InvalidSpec((*where, str(path)), str(exc)) from None
+        value_test, words = _json_value_test(value_spec, (*where, str(path)))
+        checks.append((str(path), steps, value_test, words))
+
+    def observe(ctx: RequestContext) -> str:
+        seen = []
+        for path, steps, _, _ in checks:
+            values = path_values(ctx.body, steps)
+            shown = quote(values[0] if len(values) == 1 else values) if values else "absent"
+            seen.append(f"{path} is {shown}")
+        return "; ".join(seen)
+
+    return Condition(
+        "json",
+        "body " + "; ".join(f"{path} {words}" for path, _, _, words in checks),
+        lambda ctx: all(test(path_values(ctx.body, steps)) for _, steps, test, _ in checks),
+        observe,
+    )
+
+
+# ---------------------------------------------------------------- combinators
+
+
+def _all(spec: JSON, where: Where) -> Condition:
+    blocks = _blocks(spec, where, "all")
+    conditions = [c for block in blocks for c in block]
+    return Condition(
+        "all",
+        "all of: " + "; ".join(c.wanted for c in conditions),
+        lambda ctx: all(c.holds(ctx) for c in conditions),
+        lambda ctx: "; ".join(c.explain(ctx) for c in conditions if not c.holds(ctx)),
+    )
+
+
+def _any(spec: JSON, where: Where) -> Condition:
+    blocks = _blocks(spec, where, "any")
+    return Condition(
+        "any",
+        "any of: " + " | ".join(" and ".join(c.wanted for c in block) for block in blocks),
+        lambda ctx: any(all(c.holds(ctx) for c in block) for block in blocks),
+        lambda ctx: "none held (" + " | ".join(c.explain(ctx) for b in blocks for c in b if not c.holds(ctx)) + ")",
+    )
+
+
+def _not(spec: JSON, where: Where) -> Condition:
+    block = compile_match(spec, where)
+    if not block:
+        raise InvalidSpec(where, "not takes a match block with at least one key")
+    return Condition(
+        "not",
+        "not (" + " and ".join(c.wanted for c in block) + ")",
+        lambda ctx: not all(c.holds(ctx) for c in block),
+        lambda ctx: "it does",
+    )
+
+
+def _blocks(spec: JSON, where: Where, key: str) -> list[tuple[Condition, ...]]:
+    if not isinstance(spec, list) or not spec:
+        raise InvalidSpec(where, f"{key} takes a list of match blocks")
+    blocks = [compile_match(block, (*where, index)) for index, block in enumerate(spec)]
+    if not all(blocks):
+        raise InvalidSpec(where, f"every block of {key} needs at least one key")
+    return blocks
 
 
 _COMPILERS: dict[str, Callable[[JSON, Where], Condition]] = {
-    "model": _compile_model,
-    "input": _compile_input,
-    "input_text": _compile_input_text,
-    "instructions": _compile_instructions,
-    "tools": _compile_tools,
-    "stream": _compile_stream,
-    "metadata": _compile_metadata,
-    "format": _compile_format,
-    "headers": _compile_headers,
+    "model": _model,
+    "input": _input,
+    "input_text": _input_text,
+    "instructions": _instructions,
+    "tools": _tools,
+    "tool_choice": _tool_choice,
+    "function_call_output": _function_call_output,
+    "format": _format,
+    "stream": _stream,
+    "metadata": _metadata,
+    "headers": _headers,
+    "previous_response_id": _previous_response_id,
+    "state": _state,
+    "json": _json,
+    "all": _all,
+    "any": _any,
+    "not": _not,
 }
 
 MATCH_KEYS: tuple[str, ...] = tuple(_COMPILERS)
@@ -196,10 +530,5 @@ def compile_match(spec: JSON, where: Where) -> tuple[Condition, ...]:
         return ()
     if not isinstance(spec, Mapping):
         raise InvalidSpec(where, f"match must be a mapping with keys among {', '.join(MATCH_KEYS)}")
-    conditions = []
-    for key, value in spec.items():
-        compiler = _COMPILERS.get(key)
-        if compiler is None:
-            raise InvalidSpec((*where, key), f"unknown match key {key!r}; use one of {', '.join(MATCH_KEYS)}")
-        conditions.append(compiler(value, (*where, key)))
-    return tuple(conditions)
+    _reject_unknown(spec, MATCH_KEYS, where, "match key")
+    return tuple(_COMPILERS[key](value, (*where, key)) for key, value in spec.items())

@@ -95,7 +95,7 @@ def test_serve_refuses_a_broken_scenario_file_with_file_and_line(tmp_path: Path)
     )
 
     assert result.returncode == 2
-    assert f"{broken}:3: unknown response key 'txt'" in result.stderr
+    assert f"{broken}:3:16: unknown response key 'txt' (did you mean 'text'?)" in result.stderr
 
 
 def test_check_reports_good_and_bad_files(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -108,7 +108,7 @@ def test_check_reports_good_and_bad_files(tmp_path: Path, capsys: pytest.Capture
     assert main(["check", str(good), str(bad)]) == 1
     out, err = capsys.readouterr()
     assert f"ok: {good}: 1 scenarios" in out
-    assert f"{bad}:1: unknown scenario key 'extra'" in err
+    assert f"{bad}:1:37: unknown scenario key 'extra'" in err
 
 
 def test_bad_environment_value_is_a_clear_error(

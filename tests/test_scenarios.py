@@ -178,7 +178,8 @@ def test_broken_files_name_file_line_and_problem(tmp_path: Path, text: str, line
     assert caught.value.path == str(path)
     assert caught.value.line == line, str(caught.value)
     assert problem in caught.value.problem
-    assert str(caught.value).startswith(f"{path}:{line}: ")
+    assert caught.value.location.startswith(f"{path}:{line}")
+    assert str(caught.value) == f"{caught.value.location}: {caught.value.problem}"
 
 
 def test_missing_path_is_reported(tmp_path: Path) -> None:

@@ -1,0 +1,141 @@
+"""Choosing the scenario that answers a request, with the state that choice depends on.
+
+Selection order: the `x-mock-scenario` header names a scenario outright; otherwise scenarios are tried by `priority`
+(higher first), then in file order, and the first one that is still alive (its `times` not used up) and whose
+every condition holds answers. The engine counts each scenario's calls (for `responses` sequences and `times`) and
+keeps the state machines that `set_state` moves; `reset()` forgets both.
+
+An SDK retries 408/409/429/5xx answers by itself and says so in `x-stainless-retry-count`. By default each retry is
+a new call (it advances a sequence and counts against `times`); with `retries: same_call` a retry gets the answer of
+the call it repeats and counts for nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .context import RequestContext
+from .errors import invalid_request
+from .matching import quote
+from .replies import Reply
+from .scenarios import Scenario, ScenarioSet
+
+SCENARIO_HEADER = "x-mock-scenario"
+RETRY_HEADER = "x-stainless-retry-count"
+NEAR_MISSES_SHOWN = 3
+
+
+@dataclass(frozen=True)
+class Selection:
+    """The scenario that answers, the reply it gives, and which of its calls this is (from 1)."""
+
+    scenario: Scenario
+    reply: Reply
+    call: int
+
+
+@dataclass(frozen=True)
+class NearMiss:
+    """A scenario that did not answer, and why, in words."""
+
+    scenario: Scenario
+    reasons: tuple[str, ...]
+    conditions_held: int
+
+
+class ScenarioEngine:
+    """The loaded scenarios plus their call counts and the state machines."""
+
+    def __init__(self, scenarios: ScenarioSet) -> None:
+        self.scenarios = scenarios
+        self.calls: dict[str, int] = {}
+        self.states: dict[str, str] = {}
+
+    def reset(self) -> None:
+        """Forget call counts and states, as if no request had been answered."""
+        self.calls.clear()
+        self.states.clear()
+
+    def select(self, ctx: RequestContext) -> Selection | None:
+        """The answer to `ctx`, updating counts and states; `None` when no scenario answers."""
+        ctx.states = dict(self.states)
+        scenario = self._forced(ctx) or self._first_alive_match(ctx)
+        if scenario is None:
+            return None
+        count = self.calls.get(scenario.name, 0)
+        if scenario.retries == "same_call" and _is_retry(ctx) and count > 0:
+            return Selection(scenario, scenario.reply_for_call(count - 1), count)
+        self.calls[scenario.name] = count + 1
+        self.states.update(scenario.set_state)
+        return Selection(scenario, scenario.reply_for_call(count), count + 1)
+
+    def _forced(self, ctx: RequestContext) -> Scenario | None:
+        name = ctx.headers.get(SCENARIO_HEADER)
+        if not name:
+            return None
+        scenario = self.scenarios.named(name)
+        if scenario is None:
+            known = ", ".join(s.name for s in self.scenarios.scenarios) or "none"
+            raise invalid_request(
+                f"No scenario named '{name}' (from the {SCENARIO_HEADER} header). Loaded scenarios: {known}.",
+                code="unknown_scenario",
+            )
+        return scenario
+
+    def _first_alive_match(self, ctx: RequestContext) -> Scenario | None:
+        for scenario in self.scenarios.by_priority:
+            if self._alive(scenario) and scenario.matches(ctx):
+                return scenario
+        return None
+
+    def _alive(self, scenario: Scenario) -> bool:
+        return scenario.times is None or self.calls.get(scenario.name, 0) < scenario.times
+
+    # ------------------------------------------------------------ near misses
+
+    def near_misses(self, ctx: RequestContext, limit: int = NEAR_MISSES_SHOWN) -> list[NearMiss]:
+        """The scenarios closest to answering `ctx`: fewest failed conditions first, then file order."""
+        ctx.states = dict(self.states)
+        misses = []
+        for scenario in self.scenarios.scenarios:
+            reasons = [condition.explain(ctx) for condition in scenario.conditions if not condition.holds(ctx)]
+            if not self._alive(scenario):
+                reasons.append(f"it has answered its {scenario.times} time(s) already (times: {scenario.times})")
+            if reasons:
+                held = len(scenario.conditions) - len(reasons)
+                misses.append(NearMiss(scenario, tuple(reasons), held))
+        misses.sort(key=lambda miss: (len(miss.reasons), -miss.conditions_held))
+        return misses[:limit]
+
+    def explain(self, ctx: RequestContext) -> str:
+        """A report, in words, of why no scenario answers `ctx` (or which one does)."""
+        ctx.states = dict(self.states)
+        answering = self._first_alive_match(ctx)
+        if answering is not None:
+            return f"Scenario '{answering.name}' ({answering.source}) answers this request."
+        lines = ["No scenario matched this request.", f"The request: {describe_request(ctx)}."]
+        misses = self.near_misses(ctx)
+        if not misses:
+            lines.append("No scenarios are loaded.")
+            return "\n".join(lines)
+        lines.append("Closest scenarios:")
+        for number, miss in enumerate(misses, start=1):
+            lines.append(f"{number}. {miss.scenario.name} ({miss.scenario.source})")
+            lines.extend(f"   - {reason}" for reason in miss.reasons)
+        return "\n".join(lines)
+
+
+def describe_request(ctx: RequestContext) -> str:
+    """The facts matchers look at most, in one line."""
+    parts = [f"model {quote(ctx.model)}"]
+    parts.append(f"last user message {quote(ctx.last_user_text)}" if ctx.last_user_text else "no user message")
+    if ctx.tool_names:
+        parts.append("tools " + ", ".join(sorted(ctx.tool_names)))
+    if ctx.stream:
+        parts.append("stream true")
+    return ", ".join(parts)
+
+
+def _is_retry(ctx: RequestContext) -> bool:
+    count = ctx.headers.get(RETRY_HEADER, "0")
+    return count.isdigit() and int(count) > 0
