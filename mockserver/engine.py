@@ -19,6 +19,7 @@ from .errors import invalid_request
 from .matching import quote
 from .replies import Reply
 from .scenarios import Scenario, ScenarioSet
+from .templates import TemplatedReply
 
 SCENARIO_HEADER = "x-mock-scenario"
 RETRY_HEADER = "x-stainless-retry-count"
@@ -64,10 +65,10 @@ class ScenarioEngine:
             return None
         count = self.calls.get(scenario.name, 0)
         if scenario.retries == "same_call" and _is_retry(ctx) and count > 0:
-            return Selection(scenario, scenario.reply_for_call(count - 1), count)
+            return Selection(scenario, _resolve(scenario, count, ctx), count)
         self.calls[scenario.name] = count + 1
         self.states.update(scenario.set_state)
-        return Selection(scenario, scenario.reply_for_call(count), count + 1)
+        return Selection(scenario, _resolve(scenario, count + 1, ctx), count + 1)
 
     def _forced(self, ctx: RequestContext) -> Scenario | None:
         name = ctx.headers.get(SCENARIO_HEADER)
@@ -134,6 +135,12 @@ def describe_request(ctx: RequestContext) -> str:
     if ctx.stream:
         parts.append("stream true")
     return ", ".join(parts)
+
+
+def _resolve(scenario: Scenario, call: int, ctx: RequestContext) -> Reply:
+    """The reply to the scenario's call number `call` (from 1), its templates rendered."""
+    source = scenario.reply_for_call(call - 1)
+    return source.render(ctx, call, scenario.name) if isinstance(source, TemplatedReply) else source
 
 
 def _is_retry(ctx: RequestContext) -> bool:

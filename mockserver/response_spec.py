@@ -12,15 +12,20 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import replace
+from pathlib import Path
+from typing import TypeAlias
 
 from .errors import InvalidSpec
 from .faults import DELIVERY_KEYS, compile_delivery
 from .http_errors import compile_error
+from .includes import load_response_file
 from .matching import unknown_key_message
 from .replies import ModelReply, Reply, ResponseStatus
+from .templates import TemplatedReply, has_templates, templated_reply
 from .types import JSON, JSONObject, Where
 
 REPLY_KEYS = (
+    "file",
     "text",
     "refusal",
     "reasoning",
@@ -36,7 +41,35 @@ REPLY_KEYS = (
 )
 
 
+ReplySource: TypeAlias = Reply | TemplatedReply
+_MAX_INCLUDE_DEPTH = 5
+
+
+def compile_response(raw: JSON, where: Where, base_dir: Path) -> ReplySource:
+    """A `response` block as written in a scenario file: with `file` includes and templates resolved or prepared."""
+    raw = _with_includes(raw, where, base_dir)
+    if has_templates(raw):
+        return templated_reply(raw, where, compile_reply)
+    return compile_reply(raw, where)
+
+
+def _with_includes(raw: JSON, where: Where, base_dir: Path, depth: int = 0) -> JSON:
+    if not isinstance(raw, Mapping) or "file" not in raw:
+        return raw
+    if depth >= _MAX_INCLUDE_DEPTH:
+        raise InvalidSpec((*where, "file"), f"files include each other more than {_MAX_INCLUDE_DEPTH} levels deep")
+    included, document = load_response_file(raw["file"], base_dir, (*where, "file"))
+    included = _with_includes(included, (), Path(document.filename).parent, depth + 1)
+    if not has_templates(included):
+        try:
+            compile_reply(included, ())
+        except InvalidSpec as exc:
+            raise document.error(exc.where, exc.problem) from None
+    return {**included, **{key: value for key, value in raw.items() if key != "file"}}
+
+
 def compile_reply(raw: JSON, where: Where) -> Reply:
+    """A `response` block (without includes or templates) compiled into the reply it describes."""
     if isinstance(raw, str):
         raw = {"text": raw}
     if not isinstance(raw, Mapping):

@@ -22,8 +22,8 @@ from typing import Literal
 from .context import RequestContext
 from .errors import InvalidSpec, ScenarioFileError
 from .matching import Condition, compile_match, unknown_key_message
-from .replies import ModelReply, Reply
-from .response_spec import compile_reply
+from .replies import ModelReply
+from .response_spec import ReplySource, compile_response
 from .types import JSON, Where
 from .yamlfile import YamlDocument, load_yaml
 
@@ -50,7 +50,7 @@ class Scenario:
 
     name: str
     conditions: tuple[Condition, ...]
-    replies: tuple[Reply, ...]
+    replies: tuple[ReplySource, ...]
     source: str
     description: str | None = None
     cycle: bool = False
@@ -60,14 +60,14 @@ class Scenario:
     set_state: Mapping[str, str] = field(default_factory=dict)
 
     @property
-    def reply(self) -> Reply:
+    def reply(self) -> ReplySource:
         """The first reply (the only one, for a scenario with a single `response`)."""
         return self.replies[0]
 
     def matches(self, ctx: RequestContext) -> bool:
         return all(condition.holds(ctx) for condition in self.conditions)
 
-    def reply_for_call(self, call_index: int) -> Reply:
+    def reply_for_call(self, call_index: int) -> ReplySource:
         """The reply to the scenario's call number `call_index` (from 0)."""
         if call_index < len(self.replies):
             return self.replies[call_index]
@@ -186,7 +186,7 @@ def compile_scenario(raw: JSON, where: Where, document: YamlDocument) -> Scenari
     return Scenario(
         name=name,
         conditions=compile_match(raw.get("match"), (*where, "match")),
-        replies=_compile_replies(raw, where, name),
+        replies=_compile_replies(raw, where, name, Path(document.filename).parent),
         source=f"{document.filename}:{document.position_of(where).line}",
         description=description if isinstance(description, str) else None,
         cycle=_flag(raw, "cycle", where),
@@ -197,17 +197,17 @@ def compile_scenario(raw: JSON, where: Where, document: YamlDocument) -> Scenari
     )
 
 
-def _compile_replies(raw: Mapping[str, JSON], where: Where, name: str) -> tuple[Reply, ...]:
+def _compile_replies(raw: Mapping[str, JSON], where: Where, name: str, base_dir: Path) -> tuple[ReplySource, ...]:
     if "response" in raw and "responses" in raw:
         raise InvalidSpec((*where, "responses"), "give either 'response' or 'responses' (a sequence), not both")
     if "response" in raw:
-        return (compile_reply(raw["response"], (*where, "response")),)
+        return (compile_response(raw["response"], (*where, "response"), base_dir),)
     if "responses" not in raw:
         raise InvalidSpec(where, f"scenario {name!r} has no 'response' (or 'responses')")
     sequence = raw["responses"]
     if not isinstance(sequence, list) or not sequence:
         raise InvalidSpec((*where, "responses"), "responses takes a list of responses, one per call")
-    return tuple(compile_reply(item, (*where, "responses", index)) for index, item in enumerate(sequence))
+    return tuple(compile_response(item, (*where, "responses", i), base_dir) for i, item in enumerate(sequence))
 
 
 def _flag(raw: Mapping[str, JSON], key: str, where: Where) -> bool:
