@@ -185,6 +185,20 @@ async def _sse(events: Iterator[JSONObject]) -> AsyncIterator[bytes]:
         yield encode_event(event)
 
 
+async def explain_request(request: Request) -> Response:
+    """Admin: which scenario would answer this create body (and headers), and if none, the near-miss report."""
+    service = _service(request)
+    ctx = RequestContext(await read_json_object(request, service.settings.max_body_bytes), dict(request.headers))
+    scenario = service.engine.would_answer(ctx)
+    return JSONResponse({"matched": scenario.name if scenario else None, "report": service.engine.explain(ctx)})
+
+
+async def reset_state(request: Request) -> Response:
+    """Admin: forget scenario call counts and states."""
+    _service(request).engine.reset()
+    return JSONResponse({"reset": True})
+
+
 async def list_models(request: Request) -> Response:
     names = catalogue(_service(request).scenarios.models())
     return JSONResponse({"object": "list", "data": [model_object(name) for name in names]})
@@ -281,6 +295,8 @@ def create_app(
             Route("/v1/responses", create_response, methods=["POST"]),
             Route("/v1/models", list_models, methods=["GET"]),
             Route("/v1/models/{model_id:path}", retrieve_model, methods=["GET"]),
+            Route("/__mock__/explain", explain_request, methods=["POST"]),
+            Route("/__mock__/reset", reset_state, methods=["POST"]),
         ],
         exception_handlers={APIError: _api_error, HTTPException: _http_error, Exception: _unexpected_error},
     )

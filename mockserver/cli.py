@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import json
 import socket
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from .config import LOG_LEVELS, Settings, settings_from_env
+from .config import LOG_LEVELS, Settings, builtin_scenarios_dir, settings_from_env
 from .errors import MockServerError
 from .scenarios import ScenarioSet, load_scenarios
 from .validation import PROFILES
@@ -47,6 +48,15 @@ def _parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--max-body-bytes", type=int, help="largest request body accepted (default 16 MiB)")
     serve.add_argument("--seed", type=int, help="seed for ids, so runs are reproducible (env MOCKSERVER_SEED)")
+    explain = commands.add_parser(
+        "explain",
+        help="say which scenario answers a request, or why none does",
+        description="Read a create-request body (JSON) and report which scenario would answer it, or the closest "
+        "scenarios and the conditions each one missed. Exit code 0 when a scenario answers, 1 when none does.",
+    )
+    explain.add_argument("request", type=Path, metavar="REQUEST.json", help="the request body; - reads stdin")
+    explain.add_argument("--scenarios", action="append", type=Path, metavar="PATH", help="default: the built-in set")
+    explain.add_argument("--header", action="append", default=[], metavar="NAME:VALUE", help="a request header")
     check = commands.add_parser("check", help="load scenario files and report the first problem in each")
     check.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="scenario files or folders")
     return parser
@@ -56,6 +66,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "check":
         return _check(args.paths)
+    if args.command == "explain":
+        return _explain(args.request, args.scenarios, args.header)
     if args.command in (None, "serve"):
         try:
             settings = settings_from_env().with_overrides(
@@ -87,6 +99,27 @@ def _check(paths: Sequence[Path]) -> int:
         else:
             print(f"ok: {path}: {count} scenarios")
     return status
+
+
+def _explain(request: Path, scenario_paths: list[Path] | None, headers: list[str]) -> int:
+    from .context import RequestContext
+    from .engine import ScenarioEngine
+
+    try:
+        text = sys.stdin.read() if str(request) == "-" else request.read_text(encoding="utf-8")
+        body = json.loads(text)
+        scenarios = load_scenarios(scenario_paths or [builtin_scenarios_dir()])
+    except (OSError, ValueError, MockServerError) as exc:
+        print(f"mockserver: {exc}", file=sys.stderr)
+        return 2
+    if not isinstance(body, dict):
+        print("mockserver: the request body must be a JSON object", file=sys.stderr)
+        return 2
+    pairs = (header.split(":", 1) for header in headers if ":" in header)
+    ctx = RequestContext(body, {name.strip().lower(): value.strip() for name, value in pairs})
+    engine = ScenarioEngine(scenarios)
+    print(engine.explain(ctx))
+    return 0 if engine.would_answer(ctx) else 1
 
 
 def serve(settings: Settings, scenarios: ScenarioSet) -> int:

@@ -108,10 +108,14 @@ class ScenarioEngine:
         misses.sort(key=lambda miss: (len(miss.reasons), -miss.conditions_held))
         return misses[:limit]
 
+    def would_answer(self, ctx: RequestContext) -> Scenario | None:
+        """The scenario that would answer `ctx` now, without counting a call."""
+        ctx.states = dict(self.states)
+        return self._forced(ctx) or self._first_alive_match(ctx)
+
     def explain(self, ctx: RequestContext) -> str:
         """A report, in words, of why no scenario answers `ctx` (or which one does)."""
-        ctx.states = dict(self.states)
-        answering = self._first_alive_match(ctx)
+        answering = self.would_answer(ctx)
         if answering is not None:
             return f"Scenario '{answering.name}' ({answering.source}) answers this request."
         lines = ["No scenario matched this request.", f"The request: {describe_request(ctx)}."]
