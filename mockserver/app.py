@@ -6,10 +6,12 @@ JSON or SSE. Every answer, errors included, carries the headers the live API sen
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -31,6 +33,7 @@ from .scenarios import ScenarioSet, load_scenarios
 from .streaming import encode_event, response_events
 from .types import JSONObject
 from .validation import validate_create_request
+from .watch import watch
 
 logger = logging.getLogger("mockserver")
 
@@ -282,6 +285,18 @@ class OpenAIHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
+def _watching(service: MockService) -> Callable[[Starlette], AbstractAsyncContextManager[None]]:
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        task = asyncio.create_task(watch(service.engine, service.settings.scenario_paths))
+        try:
+            yield
+        finally:
+            task.cancel()
+
+    return lifespan
+
+
 def create_app(
     settings: Settings | None = None, scenarios: ScenarioSet | None = None, *, clock: Clock = time.time
 ) -> Starlette:
@@ -291,6 +306,7 @@ def create_app(
         scenarios = load_scenarios(settings.scenario_paths)
     service = MockService(settings, scenarios, clock)
     app = Starlette(
+        lifespan=_watching(service) if settings.watch else None,
         routes=[
             Route("/v1/responses", create_response, methods=["POST"]),
             Route("/v1/models", list_models, methods=["GET"]),

@@ -7,6 +7,7 @@ import json
 import socket
 import sys
 from collections.abc import Sequence
+from importlib.resources import files
 from pathlib import Path
 
 from .config import LOG_LEVELS, Settings, builtin_scenarios_dir, settings_from_env
@@ -48,6 +49,18 @@ def _parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--max-body-bytes", type=int, help="largest request body accepted (default 16 MiB)")
     serve.add_argument("--seed", type=int, help="seed for ids, so runs are reproducible (env MOCKSERVER_SEED)")
+    serve.add_argument(
+        "--strict",
+        action="store_true",
+        default=None,
+        help="answer requests no scenario matches with a 400 near-miss report (env MOCKSERVER_STRICT=1)",
+    )
+    serve.add_argument(
+        "--watch",
+        action="store_true",
+        default=None,
+        help="reload scenario files when they change; a broken edit keeps the last good set (env MOCKSERVER_WATCH=1)",
+    )
     explain = commands.add_parser(
         "explain",
         help="say which scenario answers a request, or why none does",
@@ -57,6 +70,7 @@ def _parser() -> argparse.ArgumentParser:
     explain.add_argument("request", type=Path, metavar="REQUEST.json", help="the request body; - reads stdin")
     explain.add_argument("--scenarios", action="append", type=Path, metavar="PATH", help="default: the built-in set")
     explain.add_argument("--header", action="append", default=[], metavar="NAME:VALUE", help="a request header")
+    commands.add_parser("schema", help="print the JSON Schema of scenario files (for editors)")
     check = commands.add_parser("check", help="load scenario files and report the first problem in each")
     check.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="scenario files or folders")
     return parser
@@ -66,6 +80,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "check":
         return _check(args.paths)
+    if args.command == "schema":
+        print((files("mockserver") / "data" / "scenario.schema.json").read_text(encoding="utf-8"), end="")
+        return 0
     if args.command == "explain":
         return _explain(args.request, args.scenarios, args.header)
     if args.command in (None, "serve"):
@@ -79,6 +96,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 profile=getattr(args, "profile", None),
                 max_body_bytes=getattr(args, "max_body_bytes", None),
                 seed=getattr(args, "seed", None),
+                strict=getattr(args, "strict", None),
+                watch=getattr(args, "watch", None),
             )
             scenarios = load_scenarios(settings.scenario_paths)
         except (ValueError, MockServerError) as exc:
@@ -146,7 +165,7 @@ def serve(settings: Settings, scenarios: ScenarioSet) -> int:
         create_app(settings, scenarios),
         log_level=settings.log_level,
         access_log=settings.log_level in ("debug", "trace"),
-        lifespan="off",
+        lifespan="on" if settings.watch else "off",
     )
     try:
         uvicorn.Server(config).run(sockets=[sock])

@@ -53,7 +53,7 @@ class Settings:
 
 def settings_from_env(env: Mapping[str, str] | None = None) -> Settings:
     """Settings from `MOCKSERVER_HOST`, `_PORT`, `_SCENARIOS` (os.pathsep-separated), `_LOG_LEVEL`,
-    `_API_KEYS` (comma-separated), `_PROFILE`, `_MAX_BODY_BYTES` and `_SEED`."""
+    `_API_KEYS` (comma-separated), `_PROFILE`, `_MAX_BODY_BYTES`, `_SEED`, `_STRICT` and `_WATCH`."""
     env = os.environ if env is None else env
 
     def get(name: str) -> str | None:
@@ -69,6 +69,10 @@ def settings_from_env(env: Mapping[str, str] | None = None) -> Settings:
         except ValueError:
             raise ValueError(f"MOCKSERVER_{name} must be a whole number, got {value!r}") from None
 
+    def as_flag(name: str) -> bool | None:
+        value = get(name)
+        return None if value is None else value.lower() in ("1", "true", "yes", "on")
+
     scenarios = get("SCENARIOS")
     keys = get("API_KEYS")
     return Settings().with_overrides(
@@ -80,4 +84,6 @@ def settings_from_env(env: Mapping[str, str] | None = None) -> Settings:
         profile=get("PROFILE"),
         max_body_bytes=as_int("MAX_BODY_BYTES"),
         seed=as_int("SEED"),
+        strict=as_flag("STRICT"),
+        watch=as_flag("WATCH"),
     )

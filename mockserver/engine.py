@@ -52,6 +52,11 @@ class ScenarioEngine:
         self.calls: dict[str, int] = {}
         self.states: dict[str, str] = {}
 
+    def replace(self, scenarios: ScenarioSet) -> None:
+        """Answer from a new set of scenarios from now on, starting from no calls and no states."""
+        self.scenarios = scenarios
+        self.reset()
+
     def reset(self) -> None:
         """Forget call counts and states, as if no request had been answered."""
         self.calls.clear()

@@ -44,7 +44,12 @@ class MockServer:
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         sock.bind((self.settings.host, self.settings.port))
         self.port = sock.getsockname()[1]
-        config = uvicorn.Config(self.app, log_level=self.settings.log_level, access_log=False, lifespan="off")
+        config = uvicorn.Config(
+            self.app,
+            log_level=self.settings.log_level,
+            access_log=False,
+            lifespan="on" if self.settings.watch else "off",
+        )
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(
             target=self._server.run, kwargs={"sockets": [sock]}, name="mockserver", daemon=True
