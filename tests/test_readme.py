@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
+from typing import Any
 
-from mockserver import MockServer
+import pytest
+from starlette.testclient import TestClient
+
+from mockserver import MockServer, Settings, create_app
 from mockserver.scenarios import ScenarioSet, parse_scenarios
 from tests.conftest import E2E_SCENARIOS
 
@@ -30,16 +35,32 @@ def test_ci_runs_the_readme_test_command() -> None:
     assert test in ci.splitlines()
 
 
-def test_readme_yaml_example_loads_and_behaves_as_described() -> None:
-    (example,) = code_blocks("yaml")
-    greeting, followup, weather, overloaded = parse_scenarios(example, "README.md")
-    scenarios = ScenarioSet([greeting, followup, weather, overloaded])
+def yaml_examples() -> list[tuple[str, list[dict[str, Any]]]]:
+    """Every YAML block of the README with the `<!-- check: {...} -->` comments that follow it."""
+    examples = []
+    for match in re.finditer(r"```yaml\n(.*?)```\n((?:<!-- check: .*? -->\n)*)", README, flags=re.DOTALL):
+        checks = [json.loads(check) for check in re.findall(r"<!-- check: (.*?) -->", match.group(2))]
+        examples.append((match.group(1), checks))
+    return examples
 
-    from mockserver.context import RequestContext
 
-    assert scenarios.first_match(RequestContext({"model": "m", "input": "hello"})) is greeting
-    tool = [{"type": "function", "name": "get_weather"}]
-    assert scenarios.first_match(RequestContext({"model": "m", "input": "rain?", "tools": tool})) is weather
+@pytest.mark.parametrize(("example", "checks"), yaml_examples(), ids=lambda value: "")
+def test_readme_yaml_examples_load_and_answer_as_documented(example: str, checks: list[dict[str, Any]]) -> None:
+    scenarios = ScenarioSet(parse_scenarios(example, str(ROOT / "README.md")))
+    with TestClient(create_app(Settings(), scenarios)) as client:
+        for check in checks:
+            for expected in check["answers"]:
+                answer = client.post("/v1/responses", json=check["request"])
+                if isinstance(expected, dict):
+                    assert answer.status_code == expected["status"], answer.text
+                else:
+                    assert answer.status_code == 200, answer.text
+                    texts = [p.get("text", "") for i in answer.json()["output"] for p in i.get("content", ())]
+                    assert "".join(texts) == expected
+
+
+def test_readme_documents_checked_examples() -> None:
+    assert sum(len(checks) for _, checks in yaml_examples()) >= 8
 
 
 def test_readme_python_examples_run_against_a_real_server() -> None:
