@@ -36,15 +36,25 @@ class RequestContext:
     def stream(self) -> bool:
         return self.body.get("stream") is True
 
+    history: list[JSONObject] = field(default_factory=list)
+    """Items of the earlier turns of a `previous_response_id` chain (inputs and outputs), oldest first."""
+    turn: int = 1
+    """This request's turn in its chain (1 without `previous_response_id`)."""
+
     @cached_property
-    def input_items(self) -> list[JSONObject]:
-        """`input` as a list of items; a plain string is one user message."""
+    def turn_items(self) -> list[JSONObject]:
+        """This request's `input` as a list of items; a plain string is one user message."""
         raw = self.body.get("input")
         if isinstance(raw, str):
             return [{"type": "message", "role": "user", "content": raw}]
         if isinstance(raw, list):
             return [item for item in raw if isinstance(item, dict)]
         return []
+
+    @cached_property
+    def input_items(self) -> list[JSONObject]:
+        """The whole context: the chain's earlier items, then this request's input."""
+        return [*self.history, *self.turn_items] if self.history else self.turn_items
 
     @cached_property
     def last_user_text(self) -> str:

@@ -363,6 +363,21 @@ def _previous_response_id(spec: JSON, where: Where) -> Condition:
     )
 
 
+def _turn(spec: JSON, where: Where) -> Condition:
+    if isinstance(spec, int) and not isinstance(spec, bool):
+        low, high, wanted = spec, spec, f"turn is {spec}"
+    elif isinstance(spec, Mapping) and spec and set(spec) <= {"min", "max"}:
+        low, high = spec.get("min", 1), spec.get("max", 1_000_000)
+        if not all(isinstance(v, int) and not isinstance(v, bool) for v in (low, high)):
+            raise InvalidSpec(where, "turn's min and max take whole numbers")
+        wanted = "turn is " + " and ".join(
+            f"{word} {spec[key]}" for key, word in (("min", "at least"), ("max", "at most")) if key in spec
+        )
+    else:
+        raise InvalidSpec(where, "turn takes a number (1 = no previous_response_id) or {min, max}")
+    return Condition("turn", wanted, lambda ctx: low <= ctx.turn <= high, lambda ctx: f"it is {ctx.turn}")
+
+
 def _state(spec: JSON, where: Where) -> Condition:
     if not isinstance(spec, Mapping) or not spec or not all(isinstance(v, str) for v in spec.values()):
         raise InvalidSpec(where, "state takes a mapping of state machine names to states, e.g. {checkout: paid}")
@@ -514,6 +529,7 @@ _COMPILERS: dict[str, Callable[[JSON, Where], Condition]] = {
     "metadata": _metadata,
     "headers": _headers,
     "previous_response_id": _previous_response_id,
+    "turn": _turn,
     "state": _state,
     "json": _json,
     "all": _all,

@@ -1,0 +1,147 @@
+"""Where stored responses and conversations live: a small document store with two backends.
+
+Documents are JSON objects kept per kind (`response`, `conversation`) under their id. They are held as compact JSON
+bytes, not as Python objects, so a stored response costs about its size on the wire. The store is bounded: past
+`max_documents` (or, in memory, `max_bytes`) the oldest documents are evicted first.
+
+    MemoryStore   the default: a dict in the server process
+    SqliteStore   `serve --state FILE`: shared by several server processes, kept across restarts
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections import OrderedDict
+from pathlib import Path
+from typing import Protocol
+
+from .types import JSONObject
+
+DEFAULT_MAX_DOCUMENTS = 10_000
+DEFAULT_MAX_BYTES = 256 * 1024 * 1024
+
+
+def encode(document: JSONObject) -> bytes:
+    return json.dumps(document, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+class Store(Protocol):
+    """The interface every backend offers."""
+
+    def get(self, kind: str, key: str) -> JSONObject | None: ...
+
+    def put(self, kind: str, key: str, document: JSONObject) -> None:
+        """Insert or replace; a replaced document keeps its place in the eviction order."""
+
+    def delete(self, kind: str, key: str) -> bool: ...
+
+    def count(self, kind: str | None = None) -> int: ...
+
+    def clear(self) -> None: ...
+
+
+class MemoryStore:
+    """Documents in a dict, oldest evicted first past `max_documents` or `max_bytes`."""
+
+    def __init__(self, max_documents: int = DEFAULT_MAX_DOCUMENTS, max_bytes: int = DEFAULT_MAX_BYTES) -> None:
+        self.max_documents = max_documents
+        self.max_bytes = max_bytes
+        self._documents: OrderedDict[tuple[str, str], bytes] = OrderedDict()
+        self._bytes = 0
+
+    def get(self, kind: str, key: str) -> JSONObject | None:
+        raw = self._documents.get((kind, key))
+        if raw is None:
+            return None
+        document: JSONObject = json.loads(raw)
+        return document
+
+    def put(self, kind: str, key: str, document: JSONObject) -> None:
+        raw = encode(document)
+        old = self._documents.get((kind, key))
+        if old is not None:
+            self._bytes -= len(old)
+        self._documents[(kind, key)] = raw
+        self._bytes += len(raw)
+        self._evict()
+
+    def delete(self, kind: str, key: str) -> bool:
+        raw = self._documents.pop((kind, key), None)
+        if raw is None:
+            return False
+        self._bytes -= len(raw)
+        return True
+
+    def count(self, kind: str | None = None) -> int:
+        if kind is None:
+            return len(self._documents)
+        return sum(1 for stored_kind, _ in self._documents if stored_kind == kind)
+
+    @property
+    def size_bytes(self) -> int:
+        return self._bytes
+
+    def clear(self) -> None:
+        self._documents.clear()
+        self._bytes = 0
+
+    def _evict(self) -> None:
+        while self._documents and (len(self._documents) > self.max_documents or self._bytes > self.max_bytes):
+            _, raw = self._documents.popitem(last=False)
+            self._bytes -= len(raw)
+
+
+class SqliteStore:
+    """Documents in an SQLite file (standard library), oldest evicted first past `max_documents`."""
+
+    def __init__(self, path: str | Path, max_documents: int = DEFAULT_MAX_DOCUMENTS) -> None:
+        self.max_documents = max_documents
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None, timeout=10)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute(
+            "CREATE TABLE IF NOT EXISTS documents ("
+            " seq INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL, key TEXT NOT NULL, body BLOB NOT NULL,"
+            " UNIQUE (kind, key))"
+        )
+
+    def get(self, kind: str, key: str) -> JSONObject | None:
+        with self._lock:
+            row = self._db.execute("SELECT body FROM documents WHERE kind = ? AND key = ?", (kind, key)).fetchone()
+        if row is None:
+            return None
+        document: JSONObject = json.loads(row[0])
+        return document
+
+    def put(self, kind: str, key: str, document: JSONObject) -> None:
+        raw = encode(document)
+        with self._lock:
+            updated = self._db.execute(
+                "UPDATE documents SET body = ? WHERE kind = ? AND key = ?", (raw, kind, key)
+            ).rowcount
+            if not updated:
+                self._db.execute("INSERT INTO documents (kind, key, body) VALUES (?, ?, ?)", (kind, key, raw))
+                self._db.execute(
+                    "DELETE FROM documents WHERE seq <= (SELECT MAX(seq) FROM documents) - ?", (self.max_documents,)
+                )
+
+    def delete(self, kind: str, key: str) -> bool:
+        with self._lock:
+            return self._db.execute("DELETE FROM documents WHERE kind = ? AND key = ?", (kind, key)).rowcount > 0
+
+    def count(self, kind: str | None = None) -> int:
+        with self._lock:
+            if kind is None:
+                row = self._db.execute("SELECT COUNT(*) FROM documents").fetchone()
+            else:
+                row = self._db.execute("SELECT COUNT(*) FROM documents WHERE kind = ?", (kind,)).fetchone()
+        return int(row[0])
+
+    def clear(self) -> None:
+        with self._lock:
+            self._db.execute("DELETE FROM documents")
+
+    def close(self) -> None:
+        self._db.close()
