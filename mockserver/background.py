@@ -10,22 +10,11 @@ nothing.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 
 from .errors import invalid_request
 from .render import in_progress_snapshot
-from .types import JSON, JSONObject
-
-DEFAULT_QUEUE_MS = 50
-DEFAULT_RUN_MS = 200
-
-
-@dataclass(frozen=True)
-class BackgroundTiming:
-    """How long a background response waits in the queue, then runs (milliseconds)."""
-
-    queue_ms: int = DEFAULT_QUEUE_MS
-    run_ms: int = DEFAULT_RUN_MS
+from .replies import BackgroundTiming
+from .types import JSONObject
 
 
 def plan(final: JSONObject, events: Iterable[JSONObject], created: float, timing: BackgroundTiming) -> JSONObject:
@@ -92,12 +81,3 @@ def due_events(document: JSONObject, starting_after: int | None) -> list[tuple[f
             break
         events.append((at, event))
     return events
-
-
-def timing_from(spec: JSON) -> BackgroundTiming:
-    """`background: {queue_ms, run_ms}` of a scenario response (already checked by the loader)."""
-    if not isinstance(spec, dict):
-        return BackgroundTiming()
-    return BackgroundTiming(
-        queue_ms=int(spec.get("queue_ms", DEFAULT_QUEUE_MS)), run_ms=int(spec.get("run_ms", DEFAULT_RUN_MS))
-    )

@@ -16,6 +16,15 @@ from .errors import APIError
 from .faults import NO_DELIVERY, Delivery
 from .types import Headers, JSONObject
 
+
+@dataclass(frozen=True)
+class BackgroundTiming:
+    """How long a `background: true` response waits in the queue, then runs (milliseconds)."""
+
+    queue_ms: int = 50
+    run_ms: int = 200
+
+
 ResponseStatus: TypeAlias = Literal["completed", "incomplete", "failed"]
 
 
@@ -35,6 +44,7 @@ class ModelReply:
     usage: JSONObject | None = None
     model: str | None = None
     delivery: Delivery = NO_DELIVERY
+    background: BackgroundTiming | None = None  # for `background: true` requests; None: the defaults
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from .faults import DELIVERY_KEYS, compile_delivery
 from .http_errors import compile_error
 from .includes import load_response_file
 from .matching import unknown_key_message
-from .replies import ModelReply, Reply, ResponseStatus
+from .replies import BackgroundTiming, ModelReply, Reply, ResponseStatus
 from .templates import TemplatedReply, has_templates, templated_reply
 from .types import JSON, JSONObject, Where
 
@@ -37,6 +37,7 @@ REPLY_KEYS = (
     "usage",
     "model",
     "phase",
+    "background",
     *DELIVERY_KEYS,
 )
 
@@ -101,7 +102,19 @@ def compile_reply(raw: JSON, where: Where) -> Reply:
         usage=dict(usage) if usage else None,
         model=model,
         delivery=delivery,
+        background=_background(raw.get("background"), (*where, "background")),
     )
+
+
+def _background(spec: JSON, where: Where) -> BackgroundTiming | None:
+    if spec is None:
+        return None
+    if not isinstance(spec, Mapping) or not set(spec) <= {"queue_ms", "run_ms"}:
+        raise InvalidSpec(where, "background takes {queue_ms, run_ms}: how long a background response queues and runs")
+    for key, value in spec.items():
+        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+            raise InvalidSpec((*where, key), f"{key} takes a whole number of milliseconds")
+    return BackgroundTiming(**{key: int(value) for key, value in spec.items()})
 
 
 def _compile_output(raw: Mapping[str, JSON], where: Where) -> tuple[JSONObject, ...]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -11,7 +11,7 @@ from mockserver.store import MemoryStore, SqliteStore, Store
 
 
 @pytest.fixture(params=["memory", "sqlite"])
-def make_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[type]:
+def make_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Callable[..., Store]]:
     opened: list[SqliteStore] = []
 
     def make(max_documents: int = 100) -> Store:
@@ -21,12 +21,12 @@ def make_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[type]
         opened.append(store)
         return store
 
-    yield make  # type: ignore[misc]
+    yield make
     for store in opened:
         store.close()
 
 
-def test_put_get_replace_delete(make_store) -> None:  # type: ignore[no-untyped-def]
+def test_put_get_replace_delete(make_store: Callable[..., Store]) -> None:
     store = make_store()
     store.put("response", "resp_1", {"a": 1, "text": "é"})
     store.put("conversation", "resp_1", {"kind": "other"})
@@ -41,7 +41,7 @@ def test_put_get_replace_delete(make_store) -> None:  # type: ignore[no-untyped-
     assert store.get("conversation", "resp_1") == {"kind": "other"}
 
 
-def test_documents_are_copies(make_store) -> None:  # type: ignore[no-untyped-def]
+def test_documents_are_copies(make_store: Callable[..., Store]) -> None:
     store = make_store()
     document = {"items": [1]}
     store.put("response", "r", document)
@@ -52,7 +52,7 @@ def test_documents_are_copies(make_store) -> None:  # type: ignore[no-untyped-de
     assert store.get("response", "r") == {"items": [1]}
 
 
-def test_bound_evicts_the_oldest(make_store) -> None:  # type: ignore[no-untyped-def]
+def test_bound_evicts_the_oldest(make_store: Callable[..., Store]) -> None:
     store = make_store(max_documents=3)
     for number in range(5):
         store.put("response", f"r{number}", {"n": number})
@@ -62,7 +62,7 @@ def test_bound_evicts_the_oldest(make_store) -> None:  # type: ignore[no-untyped
     assert store.get("response", "r4") == {"n": 4}
 
 
-def test_clear(make_store) -> None:  # type: ignore[no-untyped-def]
+def test_clear(make_store: Callable[..., Store]) -> None:
     store = make_store()
     store.put("response", "r", {})
     store.clear()
