@@ -8,10 +8,8 @@ from mockserver.journal import Entry, Journal, redact
 from mockserver.verdicts import assert_client_behaved, findings, logical_calls, verdict
 
 
-def attempt(
-    journal: Journal, at: float, retry: int, status: int, *, hint_ms: float | None = None, path: str = "/v1/responses"
-):  # type: ignore[no-untyped-def]
-    entry = journal.open(at, "POST", path, {"x-stainless-retry-count": str(retry), "authorization": "Bearer sk-secret"})
+def attempt(journal: Journal, at: float, retry: int, status: int, *, hint_ms: float | None = None) -> Entry:
+    entry = journal.open(at, "POST", "/v1/responses", {"x-stainless-retry-count": str(retry), "authorization": "Bearer sk-secret"})
     entry.status = status
     entry.finished_at = at + 0.001
     entry.retry_hint_ms = hint_ms
