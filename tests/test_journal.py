@@ -9,7 +9,8 @@ from mockserver.verdicts import assert_client_behaved, findings, logical_calls, 
 
 
 def attempt(journal: Journal, at: float, retry: int, status: int, *, hint_ms: float | None = None) -> Entry:
-    entry = journal.open(at, "POST", "/v1/responses", {"x-stainless-retry-count": str(retry), "authorization": "Bearer sk-secret"})
+    headers = {"x-stainless-retry-count": str(retry), "authorization": "Bearer sk-secret"}
+    entry = journal.open(at, "POST", "/v1/responses", headers)
     entry.status = status
     entry.finished_at = at + 0.001
     entry.retry_hint_ms = hint_ms
