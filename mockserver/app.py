@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import random
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
@@ -22,15 +23,21 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .config import Settings
 from .context import RequestContext
+from .delivery import SSE_MEDIA_TYPE, DeliveredAnswer, Plan, json_plan, splitter, stream_plan
 from .engine import ScenarioEngine
 from .errors import APIError, invalid_request
+from .faults import Delivery, Fault
+from .http_errors import error_body
 from .ids import IdSource
 from .models import catalogue, model_object
+from .overrides import DeliveryPolicy, drawn_error, read_overrides
 from .render import Timing, build_response
 from .replies import ErrorReply, ModelReply, Reply
 from .responder import default_reply
 from .scenarios import ScenarioSet, load_scenarios
+from .stream_plan import plan_stream
 from .streaming import encode_event, response_events
+from .transport import ConnectionFault
 from .types import JSONObject
 from .validation import validate_create_request
 from .watch import watch
@@ -49,6 +56,7 @@ class MockService:
         self.engine = ScenarioEngine(scenarios)
         self.ids = IdSource(settings.seed)
         self.clock = clock
+        self.delivery = DeliveryPolicy(settings)
 
     @property
     def scenarios(self) -> ScenarioSet:
@@ -164,23 +172,62 @@ async def create_response(request: Request) -> Response:
     body = await read_json_object(request, service.settings.max_body_bytes)
     validate_create_request(body, service.settings.profile)
     ctx = RequestContext(body, dict(request.headers))
-    reply = service.reply_for(ctx)
+    overrides = read_overrides(ctx.headers)
+    reply = overrides.error or service.reply_for(ctx)
+    delivery, faults = service.delivery.resolve(reply.delivery, overrides)
+    reply = drawn_error(faults) or reply
     if isinstance(reply, ErrorReply):
-        raise reply.to_exception()
-    return _model_answer(service, ctx, reply)
+        return _error_answer(service, ctx, reply, delivery, faults)
+    return _model_answer(service, ctx, reply, delivery, faults)
 
 
-def _model_answer(service: MockService, ctx: RequestContext, reply: ModelReply) -> Response:
+def _error_answer(
+    service: MockService, ctx: RequestContext, reply: ErrorReply, delivery: Delivery, faults: list[Fault]
+) -> Response:
+    content = error_body(reply, ctx.model)
+    if not faults and delivery.delay is None:
+        return JSONResponse(content, status_code=reply.status, headers=reply.headers)
+    rng = service.delivery.timing_rng
+    return _Delivered(json_plan(reply.status, content, reply.headers, delivery, faults, rng), rng)
+
+
+def _model_answer(
+    service: MockService, ctx: RequestContext, reply: ModelReply, delivery: Delivery, faults: list[Fault]
+) -> Response:
     now = int(service.clock())
     ids = service.ids.response_family(now)
     timing = Timing(created_at=now, completed_at=now)
+    rng = service.delivery.timing_rng
     if not ctx.stream:
-        return JSONResponse(build_response(ctx, reply, ids, timing))
+        content = build_response(ctx, reply, ids, timing)
+        if not faults and delivery.delay is None:
+            return JSONResponse(content)
+        return _Delivered(json_plan(200, content, {}, delivery, faults, rng), rng)
     final = build_response(ctx, reply, ids, timing, billing=False)
     options = ctx.body.get("stream_options")
     obfuscate = not (isinstance(options, dict) and options.get("include_obfuscation") is False)
-    events = response_events(final, ids, request_service_tier=ctx.body.get("service_tier"), obfuscate=obfuscate)
-    return StreamingResponse(_sse(events), media_type="text/event-stream; charset=utf-8")
+    events = response_events(
+        final,
+        ids,
+        request_service_tier=ctx.body.get("service_tier"),
+        obfuscate=obfuscate,
+        split=splitter(delivery.stream.chunk),
+    )
+    if not faults and delivery.delay is None and delivery.stream.plain:
+        return StreamingResponse(_sse(events), media_type=SSE_MEDIA_TYPE)
+    return _Delivered(stream_plan(plan_stream(list(events), final, faults), delivery, faults, rng), rng)
+
+
+class _Delivered(Response):
+    """An answer that sends itself, delayed, paced or broken as its delivery says (see `delivery`)."""
+
+    def __init__(self, plan: Plan, rng: random.Random) -> None:
+        self.answer = DeliveredAnswer(plan, rng)
+        self.status_code = plan.status
+        self.background = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.answer(scope, receive, send)
 
 
 async def _sse(events: Iterator[JSONObject]) -> AsyncIterator[bytes]:
@@ -236,6 +283,8 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 
 
 async def _unexpected_error(request: Request, exc: Exception) -> Response:
+    if isinstance(exc, ConnectionFault):  # a simulated fault in-process, where there is no socket to break
+        return _RaiseAgain(exc)
     logger.exception("unexpected error while answering %s %s", request.method, request.url.path)
     error = APIError(
         500,
@@ -243,6 +292,18 @@ async def _unexpected_error(request: Request, exc: Exception) -> Response:
         type="server_error",
     )
     return JSONResponse(error.body(), status_code=500)
+
+
+class _RaiseAgain(Response):
+    """Sends nothing and raises the fault again: as the error handler's answer it keeps Starlette from sending a
+    500 first, so an in-process client sees the broken connection itself."""
+
+    def __init__(self, fault: ConnectionFault) -> None:
+        self.fault = fault
+        self.background = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        raise self.fault
 
 
 class OpenAIHeaders:
@@ -273,11 +334,13 @@ class OpenAIHeaders:
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 elapsed = int((time.perf_counter() - started) * 1000)
+                own = message.get("headers", ())
+                named = {name for name, _ in own}  # e.g. a 429's x-ratelimit-remaining-requests: 0
                 headers = [
-                    *message.get("headers", ()),
+                    *own,
                     (b"x-request-id", self.ids.request_id().encode()),
                     (b"openai-processing-ms", str(elapsed).encode()),
-                    *self._STATIC,
+                    *(header for header in self._STATIC if header[0] not in named),
                 ]
                 message = {**message, "headers": headers}
             await send(message)

@@ -61,6 +61,7 @@ def _parser() -> argparse.ArgumentParser:
         default=None,
         help="reload scenario files when they change; a broken edit keeps the last good set (env MOCKSERVER_WATCH=1)",
     )
+    _add_delivery_options(serve)
     explain = commands.add_parser(
         "explain",
         help="say which scenario answers a request, or why none does",
@@ -98,6 +99,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 seed=getattr(args, "seed", None),
                 strict=getattr(args, "strict", None),
                 watch=getattr(args, "watch", None),
+                **_delivery_options(args),
             )
             scenarios = load_scenarios(settings.scenario_paths)
         except (ValueError, MockServerError) as exc:
@@ -105,6 +107,36 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 2
         return serve(settings, scenarios)
     return 2
+
+
+_DELIVERY_OPTIONS = ("delay_ms", "first_event_ms", "stream_gap_ms", "tokens_per_second", "keepalive_ms", "fault")
+
+
+def _add_delivery_options(serve: argparse.ArgumentParser) -> None:
+    """Defaults for every answer's timing and faults; a scenario or the request's x-mock-* headers may override."""
+    for flag, dest, what in (
+        ("--delay", "delay_ms", "wait before every answer"),
+        ("--first-event", "first_event_ms", "wait from a stream's headers to its first event"),
+        ("--stream-gap", "stream_gap_ms", "time between stream events"),
+        ("--keepalive", "keepalive_ms", "send a keepalive event when a stream has been silent this long"),
+    ):
+        serve.add_argument(flag, dest=dest, type=float, metavar="MS", help=f"{what} (env MOCKSERVER_{dest.upper()})")
+    serve.add_argument(
+        "--tokens-per-second",
+        type=float,
+        metavar="N",
+        help="pace stream deltas by their token count (env MOCKSERVER_TOKENS_PER_SECOND)",
+    )
+    serve.add_argument(
+        "--fault",
+        metavar="YAML",
+        help="a fault for every answer, written as a scenario's fault:, e.g. '{reset: {}, probability: 0.1}' "
+        "(env MOCKSERVER_FAULT)",
+    )
+
+
+def _delivery_options(args: argparse.Namespace) -> dict[str, object]:
+    return {name: getattr(args, name, None) for name in _DELIVERY_OPTIONS}
 
 
 def _check(paths: Sequence[Path]) -> int:
@@ -146,6 +178,7 @@ def serve(settings: Settings, scenarios: ScenarioSet) -> int:
     import uvicorn
 
     from .app import create_app
+    from .hangs import Server
 
     family = socket.AF_INET6 if ":" in settings.host else socket.AF_INET
     # IPPROTO_TCP matters: asyncio turns Nagle off (TCP_NODELAY) only for sockets that name their protocol.
@@ -168,7 +201,7 @@ def serve(settings: Settings, scenarios: ScenarioSet) -> int:
         lifespan="on" if settings.watch else "off",
     )
     try:
-        uvicorn.Server(config).run(sockets=[sock])
+        Server(config).run(sockets=[sock])  # uvicorn's, ending stalled answers at Ctrl-C
     except KeyboardInterrupt:  # uvicorn re-raises Ctrl-C after its graceful shutdown
         pass
     print("mockserver stopped", flush=True)

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from .overrides import compile_fault_option
 from .validation import PROFILES
 
 DEFAULT_HOST = "127.0.0.1"
@@ -35,6 +36,13 @@ class Settings:
     seed: int | None = None
     strict: bool = False
     watch: bool = False
+    # Delivery defaults for every answer (a scenario or the request's x-mock-* headers may say otherwise).
+    delay_ms: float | None = None
+    first_event_ms: float | None = None
+    stream_gap_ms: float | None = None
+    tokens_per_second: float | None = None
+    keepalive_ms: float | None = None
+    fault: str | None = None
 
     def __post_init__(self) -> None:
         if not 0 <= self.port <= 65535:
@@ -45,15 +53,28 @@ class Settings:
             raise ValueError(f"validation profile must be one of {', '.join(PROFILES)}, got {self.profile!r}")
         if self.max_body_bytes < 1:
             raise ValueError(f"max body size must be positive, got {self.max_body_bytes}")
+        _check_delivery_defaults(self)
 
     def with_overrides(self, **changes: object) -> Settings:
         """A copy with the given fields changed; `None` values are ignored (an option that was not given)."""
         return replace(self, **{key: value for key, value in changes.items() if value is not None})  # type: ignore[arg-type]
 
 
+def _check_delivery_defaults(settings: Settings) -> None:
+    for name in ("delay_ms", "first_event_ms", "stream_gap_ms"):
+        if (getattr(settings, name) or 0) < 0:
+            raise ValueError(f"{name} must be at least 0, got {getattr(settings, name)}")
+    for name in ("keepalive_ms", "tokens_per_second"):
+        if getattr(settings, name) is not None and getattr(settings, name) <= 0:
+            raise ValueError(f"{name} must be above 0, got {getattr(settings, name)}")
+    if settings.fault:
+        compile_fault_option(settings.fault)
+
+
 def settings_from_env(env: Mapping[str, str] | None = None) -> Settings:
     """Settings from `MOCKSERVER_HOST`, `_PORT`, `_SCENARIOS` (os.pathsep-separated), `_LOG_LEVEL`,
-    `_API_KEYS` (comma-separated), `_PROFILE`, `_MAX_BODY_BYTES`, `_SEED`, `_STRICT` and `_WATCH`."""
+    `_API_KEYS` (comma-separated), `_PROFILE`, `_MAX_BODY_BYTES`, `_SEED`, `_STRICT`, `_WATCH`, and the delivery
+    defaults `_DELAY_MS`, `_FIRST_EVENT_MS`, `_STREAM_GAP_MS`, `_TOKENS_PER_SECOND`, `_KEEPALIVE_MS`, `_FAULT`."""
     env = os.environ if env is None else env
 
     def get(name: str) -> str | None:
@@ -68,6 +89,15 @@ def settings_from_env(env: Mapping[str, str] | None = None) -> Settings:
             return int(value)
         except ValueError:
             raise ValueError(f"MOCKSERVER_{name} must be a whole number, got {value!r}") from None
+
+    def as_float(name: str) -> float | None:
+        value = get(name)
+        if value is None:
+            return None
+        try:
+            return float(value)
+        except ValueError:
+            raise ValueError(f"MOCKSERVER_{name} must be a number, got {value!r}") from None
 
     def as_flag(name: str) -> bool | None:
         value = get(name)
@@ -86,4 +116,10 @@ def settings_from_env(env: Mapping[str, str] | None = None) -> Settings:
         seed=as_int("SEED"),
         strict=as_flag("STRICT"),
         watch=as_flag("WATCH"),
+        delay_ms=as_float("DELAY_MS"),
+        first_event_ms=as_float("FIRST_EVENT_MS"),
+        stream_gap_ms=as_float("STREAM_GAP_MS"),
+        tokens_per_second=as_float("TOKENS_PER_SECOND"),
+        keepalive_ms=as_float("KEEPALIVE_MS"),
+        fault=get("FAULT"),
     )

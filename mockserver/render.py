@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 from dataclasses import dataclass
 
+from .budget import within_budget
 from .context import RequestContext
 from .ids import ResponseIds
 from .models import is_reasoning_model
@@ -42,6 +43,8 @@ def build_response(
     """The final Response object for `reply` (`billing` appears only in non-streamed bodies, as on the wire)."""
     body = ctx.body
     output = [_render_item(item, ids, ctx) for item in reply.output]
+    if reply.status == "incomplete" and reply.incomplete_reason != "content_filter":
+        output = within_budget(output, body.get("max_output_tokens"))
     if reply.status == "incomplete" and output:
         output[-1]["status"] = "incomplete"
     response: JSONObject = {

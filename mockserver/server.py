@@ -15,6 +15,7 @@ import uvicorn
 
 from .app import create_app
 from .config import Settings
+from .hangs import Server
 from .scenarios import ScenarioSet
 
 
@@ -50,7 +51,7 @@ class MockServer:
             access_log=False,
             lifespan="on" if self.settings.watch else "off",
         )
-        self._server = uvicorn.Server(config)
+        self._server = Server(config)  # uvicorn's, ending stalled answers at stop()
         self._thread = threading.Thread(
             target=self._server.run, kwargs={"sockets": [sock]}, name="mockserver", daemon=True
         )

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import TypeAlias
 
 from .ids import ResponseIds
 from .render import in_progress_snapshot
@@ -25,18 +26,31 @@ _TERMINAL_EVENT = {"completed": "response.completed", "incomplete": "response.in
 _DELTA_PIECE = re.compile(r"\s*\w+|\s*[^\w\s]+|\s+")
 
 
-def split_deltas(text: str) -> list[str]:
-    """Cut text into token-like pieces whose concatenation is the text."""
+# A word with its leading white space (and the white space that ends the text), or white space alone.
+_WORD = re.compile(r"\s*\S+(?:\s+$)?|\s+$")
+
+Splitter: TypeAlias = Callable[[str], list[str]]
+
+
+def split_deltas(text: str, *, chars: int | None = None, words: int | None = None) -> list[str]:
+    """Cut text into pieces whose concatenation is the text: token-like by default, else `chars` characters or
+    `words` words per piece."""
+    if chars:
+        return [text[start : start + chars] for start in range(0, len(text), chars)] or [text]
+    if words:
+        pieces = _WORD.findall(text)
+        return ["".join(pieces[start : start + words]) for start in range(0, len(pieces), words)] or [text]
     return _DELTA_PIECE.findall(text) or [text]
 
 
 class _Sequencer:
     """Numbers events from 0 and remembers what a delta needs (obfuscation on or off)."""
 
-    def __init__(self, ids: ResponseIds, obfuscate: bool) -> None:
+    def __init__(self, ids: ResponseIds, obfuscate: bool, split: Splitter) -> None:
         self.next = 0
         self._ids = ids
         self._obfuscate = obfuscate
+        self.split = split
 
     def event(self, kind: str, fields: JSONObject) -> JSONObject:
         event: JSONObject = {"type": kind, **fields, "sequence_number": self.next}
@@ -50,10 +64,15 @@ class _Sequencer:
 
 
 def response_events(
-    final: JSONObject, ids: ResponseIds, *, request_service_tier: JSON = None, obfuscate: bool = True
+    final: JSONObject,
+    ids: ResponseIds,
+    *,
+    request_service_tier: JSON = None,
+    obfuscate: bool = True,
+    split: Splitter = split_deltas,
 ) -> Iterator[JSONObject]:
-    """Every event of the stream that ends in `final`, with `sequence_number` from 0."""
-    seq = _Sequencer(ids, obfuscate)
+    """Every event of the stream that ends in `final`, with `sequence_number` from 0; `split` cuts the deltas."""
+    seq = _Sequencer(ids, obfuscate, split)
     snapshot = in_progress_snapshot(final, request_service_tier)
     yield seq.event("response.created", {"response": snapshot})
     yield seq.event("response.in_progress", {"response": snapshot})
@@ -97,14 +116,14 @@ def _part_events(
     where = {"content_index": content_index, "item_id": item_id, "output_index": index}
     if part["type"] == "refusal":
         yield seq.event("response.content_part.added", {**where, "part": {"type": "refusal", "refusal": ""}})
-        for piece in split_deltas(part["refusal"]):
+        for piece in seq.split(part["refusal"]):
             yield seq.event("response.refusal.delta", {**where, "delta": piece})
         yield seq.event("response.refusal.done", {**where, "refusal": part["refusal"]})
         yield seq.event("response.content_part.done", {**where, "part": part})
         return
     empty = {"type": "output_text", "annotations": [], "logprobs": [], "text": ""}
     yield seq.event("response.content_part.added", {**where, "part": empty})
-    for piece in split_deltas(part["text"]):
+    for piece in seq.split(part["text"]):
         fields = {"content_index": content_index, "delta": piece, "item_id": item_id, "logprobs": []}
         fields["output_index"] = index
         yield seq.delta("response.output_text.delta", fields)
@@ -119,7 +138,7 @@ def _part_events(
 
 
 def _arguments_events(seq: _Sequencer, index: int, item: JSONObject) -> Iterator[JSONObject]:
-    for piece in split_deltas(item["arguments"]):
+    for piece in seq.split(item["arguments"]):
         yield seq.delta(
             "response.function_call_arguments.delta", {"delta": piece, "item_id": item["id"], "output_index": index}
         )
@@ -132,7 +151,7 @@ def _arguments_events(seq: _Sequencer, index: int, item: JSONObject) -> Iterator
 def _summary_events(seq: _Sequencer, index: int, item_id: str, summary_index: int, text: str) -> Iterator[JSONObject]:
     where = {"item_id": item_id, "output_index": index, "summary_index": summary_index}
     yield seq.event("response.reasoning_summary_part.added", {**where, "part": {"type": "summary_text", "text": ""}})
-    for piece in split_deltas(text):
+    for piece in seq.split(text):
         yield seq.delta(
             "response.reasoning_summary_text.delta",
             {"delta": piece, "item_id": item_id, "output_index": index, "summary_index": summary_index},
