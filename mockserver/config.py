@@ -13,6 +13,9 @@ from .validation import PROFILES
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
 DEFAULT_MAX_BODY_BYTES = 16 * 1024 * 1024
+DEFAULT_STORE_MAX_ITEMS = 10_000
+DEFAULT_STORE_MAX_BYTES = 256 * 1024 * 1024
+DEFAULT_JOURNAL_SIZE = 1000
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
 
 
@@ -43,6 +46,12 @@ class Settings:
     tokens_per_second: float | None = None
     keepalive_ms: float | None = None
     fault: str | None = None
+    # State: stored responses and conversations (in memory, or in an SQLite file), and the request journal.
+    state_file: Path | None = None
+    store_max_items: int = DEFAULT_STORE_MAX_ITEMS
+    store_max_bytes: int = DEFAULT_STORE_MAX_BYTES
+    journal_size: int = DEFAULT_JOURNAL_SIZE
+    admin_token: str | None = None
 
     def __post_init__(self) -> None:
         if not 0 <= self.port <= 65535:
@@ -53,6 +62,9 @@ class Settings:
             raise ValueError(f"validation profile must be one of {', '.join(PROFILES)}, got {self.profile!r}")
         if self.max_body_bytes < 1:
             raise ValueError(f"max body size must be positive, got {self.max_body_bytes}")
+        for name in ("store_max_items", "store_max_bytes", "journal_size"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name.replace('_', ' ')} must be positive, got {getattr(self, name)}")
         _check_delivery_defaults(self)
 
     def with_overrides(self, **changes: object) -> Settings:
@@ -122,4 +134,9 @@ def settings_from_env(env: Mapping[str, str] | None = None) -> Settings:
         tokens_per_second=as_float("TOKENS_PER_SECOND"),
         keepalive_ms=as_float("KEEPALIVE_MS"),
         fault=get("FAULT"),
+        state_file=Path(state) if (state := get("STATE")) else None,
+        store_max_items=as_int("STORE_MAX_ITEMS"),
+        store_max_bytes=as_int("STORE_MAX_BYTES"),
+        journal_size=as_int("JOURNAL_SIZE"),
+        admin_token=get("ADMIN_TOKEN"),
     )

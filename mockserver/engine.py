@@ -48,14 +48,43 @@ class ScenarioEngine:
     """The loaded scenarios plus their call counts and the state machines."""
 
     def __init__(self, scenarios: ScenarioSet) -> None:
+        self.loaded = scenarios
+        self.added: list[Scenario] = []
         self.scenarios = scenarios
         self.calls: dict[str, int] = {}
         self.states: dict[str, str] = {}
 
     def replace(self, scenarios: ScenarioSet) -> None:
-        """Answer from a new set of scenarios from now on, starting from no calls and no states."""
-        self.scenarios = scenarios
+        """Answer from a new set of loaded scenarios from now on (added ones stay), with no calls and no states."""
+        self.loaded = scenarios
+        self._combine()
         self.reset()
+
+    def add(self, scenarios: list[Scenario]) -> None:
+        """Add scenarios at run time (from a test or the admin API): they come before the loaded ones, so at equal
+        priority they win. Names must stay unique."""
+        taken = {scenario.name for scenario in self.scenarios.scenarios}
+        for scenario in scenarios:
+            if scenario.name in taken:
+                raise ValueError(f"a scenario named {scenario.name!r} already exists")
+            taken.add(scenario.name)
+        self.added.extend(scenarios)
+        self._combine()
+
+    def remove(self, name: str) -> bool:
+        """Remove an added scenario; loaded ones stay."""
+        kept = [scenario for scenario in self.added if scenario.name != name]
+        removed = len(kept) != len(self.added)
+        self.added = kept
+        self._combine()
+        return removed
+
+    def clear_added(self) -> None:
+        self.added = []
+        self._combine()
+
+    def _combine(self) -> None:
+        self.scenarios = ScenarioSet([*self.added, *self.loaded.scenarios]) if self.added else self.loaded
 
     def reset(self) -> None:
         """Forget call counts and states, as if no request had been answered."""

@@ -76,10 +76,8 @@ def context_items(chain: list[JSONObject]) -> list[JSONObject]:
     return items
 
 
-def history_for(store: Store, previous_response_id: str | None) -> list[JSONObject]:
-    """The context a new turn continues from; an unknown or deleted id is the API's 400."""
-    if previous_response_id is None:
-        return []
+def history_for(store: Store, previous_response_id: str) -> tuple[list[JSONObject], int]:
+    """The context a new turn continues from, and which turn it is; an unknown or deleted id is the API's 400."""
     chain = chain_of(store, previous_response_id)
     if not chain or chain[-1]["response"].get("id") != previous_response_id:
         raise invalid_request(
@@ -87,4 +85,4 @@ def history_for(store: Store, previous_response_id: str | None) -> list[JSONObje
             param="previous_response_id",
             code="previous_response_not_found",
         )
-    return context_items(chain)
+    return context_items(chain), len(chain) + 1

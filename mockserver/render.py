@@ -235,7 +235,7 @@ def _usage(ctx: RequestContext, output: list[JSONObject], override: JSONObject |
         if item["type"] == "reasoning"
     )
     figures = {
-        "input_tokens": count_input_tokens(ctx.body),
+        "input_tokens": count_input_tokens(ctx.body, ctx.history),
         "cached_tokens": 0,
         "cache_write_tokens": 0,
         "output_tokens": visible + reasoning,

@@ -17,6 +17,7 @@ from .app import create_app
 from .config import Settings
 from .hangs import Server
 from .scenarios import ScenarioSet
+from .service import MockService
 
 
 class MockServer:
@@ -25,6 +26,7 @@ class MockServer:
     def __init__(self, settings: Settings | None = None, scenarios: ScenarioSet | None = None) -> None:
         self.settings = settings or Settings(port=0, log_level="warning")
         self.app = create_app(self.settings, scenarios)
+        self.service: MockService = self.app.state.service
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
         self.port: int | None = None

@@ -41,6 +41,8 @@ class Store(Protocol):
 
     def clear(self) -> None: ...
 
+    def close(self) -> None: ...
+
 
 class MemoryStore:
     """Documents in a dict, oldest evicted first past `max_documents` or `max_bytes`."""
@@ -86,6 +88,9 @@ class MemoryStore:
     def clear(self) -> None:
         self._documents.clear()
         self._bytes = 0
+
+    def close(self) -> None:
+        """Nothing to release."""
 
     def _evict(self) -> None:
         while self._documents and (len(self._documents) > self.max_documents or self._bytes > self.max_bytes):

@@ -7,6 +7,7 @@ plausible and the same text always counts the same.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 
 from .types import JSON
 
@@ -18,9 +19,12 @@ def estimate_tokens(text: str) -> int:
     return max(1, (len(text) + 3) // 4)
 
 
-def count_input_tokens(body: dict[str, JSON]) -> int:
-    """Tokens the model would read for a create request: instructions, input and tool definitions."""
+def count_input_tokens(body: dict[str, JSON], history: Sequence[JSON] = ()) -> int:
+    """Tokens the model would read for a create request: instructions, earlier turns, input and tool definitions."""
     total = 0
+    if history:
+        total += estimate_tokens(json.dumps(list(history), separators=(",", ":"), ensure_ascii=False)) // 2
+        total += 4 * len(history)
     instructions = body.get("instructions")
     if isinstance(instructions, str):
         total += estimate_tokens(instructions)

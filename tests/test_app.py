@@ -209,8 +209,13 @@ def test_function_tools_are_echoed_as_the_live_api_does(client: TestClient) -> N
 
 
 def test_conversation_is_echoed_as_an_object(client: TestClient) -> None:
-    body = client.post("/v1/responses", json={**HELLO, "conversation": "conv_123"}).json()
-    assert body["conversation"] == {"id": "conv_123"}
+    conversation = client.post("/v1/conversations", json={}).json()["id"]
+    body = client.post("/v1/responses", json={**HELLO, "conversation": conversation}).json()
+    missing = client.post("/v1/responses", json={**HELLO, "conversation": {"id": "conv_123"}})
+
+    assert body["conversation"] == {"id": conversation}
+    assert missing.status_code == 404
+    assert missing.json()["error"]["message"] == "Conversation with id 'conv_123' not found."
 
 
 def test_stream_decided_by_body_not_accept_header(client: TestClient) -> None:

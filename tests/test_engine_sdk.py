@@ -36,7 +36,8 @@ def client(engine_server: tuple[MockServer, RecordingApp]) -> Iterator[openai.Op
     server, recorder = engine_server
     urllib.request.urlopen(urllib.request.Request(server.url + "/__mock__/reset", method="POST")).close()
     recorder.exchanges.clear()
-    yield openai.OpenAI(base_url=server.base_url, api_key="sk-test")
+    with openai.OpenAI(base_url=server.base_url, api_key="sk-test") as sdk:
+        yield sdk
     for exchange in recorder.exchanges:
         if exchange.path.startswith("/v1/"):
             check_exchange(exchange)
@@ -107,7 +108,7 @@ MATCHERS: list[tuple[str, dict[str, Any], dict[str, Any]]] = [
     ),
     (
         "by-previous-response",
-        {"model": "engine-previous", "previous_response_id": "resp_earlier"},
+        {"model": "engine-previous", "previous_response_id": "<earlier>"},
         {"model": "engine-previous"},
     ),
     (
@@ -126,6 +127,8 @@ MATCHERS: list[tuple[str, dict[str, Any], dict[str, Any]]] = [
 def test_matcher(
     client: openai.OpenAI, stream: bool, name: str, answered: dict[str, Any], missed: dict[str, Any]
 ) -> None:
+    if answered.get("previous_response_id") == "<earlier>":
+        answered = {**answered, "previous_response_id": client.responses.create(model="gpt-4.1", input="hi").id}
     assert text_of(client, stream, **answered) == f"matched:{name}"
     assert text_of(client, stream, **missed) != f"matched:{name}"
 

@@ -12,6 +12,7 @@ import openai
 import pytest
 
 from mockserver import MockServer, Settings
+from tests import conformance
 from tests.conftest import FIXTURES, RecordingApp, check_exchange
 
 STATEFUL = FIXTURES / "scenarios" / "stateful.yaml"
@@ -40,7 +41,8 @@ def stateful_server() -> Iterator[tuple[MockServer, RecordingApp]]:
 def client(stateful_server: tuple[MockServer, RecordingApp]) -> Iterator[openai.OpenAI]:
     server, recorder = stateful_server
     recorder.exchanges.clear()
-    yield openai.OpenAI(base_url=server.base_url, api_key="sk-test", max_retries=0)
+    with openai.OpenAI(base_url=server.base_url, api_key="sk-test", max_retries=0) as sdk:
+        yield sdk
     for exchange in recorder.exchanges:
         check_exchange(exchange)
 
@@ -65,7 +67,7 @@ def test_function_call_round_trip_across_two_requests(client: openai.OpenAI) -> 
     second = client.responses.create(
         model="gpt-4.1",
         previous_response_id=first.id,
-        input=[{"type": "function_call_output", "call_id": call.call_id, "output": '{"celsius": 18}'}],
+        input=[{"type": "function_call_output", "call_id": call.call_id, "output": '{"celsius": 18}'}],  # type: ignore[misc]
         tools=[WEATHER_TOOL],
     )
 
@@ -106,7 +108,7 @@ def test_delete_then_404(client: openai.OpenAI) -> None:
 @pytest.mark.parametrize("order", ["asc", "desc"])
 def test_input_items_auto_pagination_over_150_items(client: openai.OpenAI, order: str) -> None:
     messages = [{"role": "user", "content": f"message {number}"} for number in range(150)]
-    created = client.responses.create(model="gpt-4.1", input=messages)  # type: ignore[arg-type]
+    created = client.responses.create(model="gpt-4.1", input=messages)
 
     listed = [item.content[0].text for item in client.responses.input_items.list(created.id, order=order, limit=20)]
 
@@ -159,7 +161,9 @@ def test_cancel_errors(client: openai.OpenAI) -> None:
         client.responses.cancel("resp_unknown")
 
 
-def test_background_stream_dropped_and_resumed(client: openai.OpenAI) -> None:
+def test_background_stream_dropped_and_resumed(
+    client: openai.OpenAI, stateful_server: tuple[MockServer, RecordingApp]
+) -> None:
     first_part = []
     with client.responses.create(model="gpt-background", input="Stream it.", background=True, stream=True) as stream:
         for event in stream:
@@ -177,6 +181,13 @@ def test_background_stream_dropped_and_resumed(client: openai.OpenAI) -> None:
     assert rest[-1].type == "response.completed"
     text = "".join(e.delta for e in [*first_part, *rest] if e.type == "response.output_text.delta")
     assert text == rest[-1].response.output_text
+    # On the wire, the dropped stream and its resumption make one conforming stream.
+    recorder = stateful_server[1]
+    streams = [e for e in recorder.exchanges if e.content_type.startswith("text/event-stream")]
+    recorder.exchanges = [e for e in recorder.exchanges if e not in streams]
+    dropped, resumed = (conformance.parse_sse(bytes(e.body).decode()) for e in streams)
+    assert dropped[-1]["sequence_number"] >= cursor
+    conformance.assert_stream_conforms([*dropped[: cursor + 1], *resumed])
 
 
 def test_streaming_a_foreground_response_is_refused(client: openai.OpenAI) -> None:

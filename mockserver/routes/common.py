@@ -1,0 +1,122 @@
+"""What every handler needs: the service, the JSON body with the API's errors, the API key check, query values."""
+
+from __future__ import annotations
+
+import json
+
+from starlette.requests import Request
+
+from ..errors import APIError, invalid_request
+from ..service import MockService
+from ..types import JSONObject
+
+
+def service_of(request: Request) -> MockService:
+    service: MockService = request.app.state.service
+    return service
+
+
+def query_flag(request: Request, name: str) -> bool | None:
+    """A boolean query parameter as the SDKs write it (`true`/`false`); absent: None."""
+    value = request.query_params.get(name)
+    if value is None:
+        return None
+    if value.lower() in ("true", "1"):
+        return True
+    if value.lower() in ("false", "0"):
+        return False
+    raise invalid_request(f"Invalid value: '{value}'. Supported values are: 'true' and 'false'.", param=name)
+
+
+def query_int(request: Request, name: str) -> int | None:
+    value = request.query_params.get(name)
+    if value is None:
+        return None
+    try:
+        return int(value)
+    except ValueError:
+        raise invalid_request(
+            f"Invalid type for '{name}': expected an integer, but got a string instead.",
+            param=name,
+            code="invalid_type",
+        ) from None
+
+
+async def read_json_object(request: Request, limit: int) -> JSONObject:
+    """The body as a JSON object, or the API's error for a wrong content type, an oversized or malformed body."""
+    content_type = request.headers.get("content-type", "application/json")
+    media_type = content_type.split(";", 1)[0].strip().lower()
+    if media_type != "application/json" and not media_type.endswith("+json"):
+        raise APIError(
+            415,
+            f"Unsupported content type: '{content_type}'. This API method only accepts 'application/json' "
+            f"requests, but you specified the header 'Content-Type: {content_type}'. Please try again with a "
+            "supported content type.",
+            code="unsupported_content_type",
+        )
+    raw = await _read_limited(request, limit)
+    try:
+        body = json.loads(raw, parse_constant=_reject_constant)
+    except (ValueError, UnicodeDecodeError) as exc:
+        detail = (
+            f" ({exc.msg} at line {exc.lineno} column {exc.colno})" if isinstance(exc, json.JSONDecodeError) else ""
+        )
+        raise invalid_request(
+            "We could not parse the JSON body of your request" + detail + ". (HINT: This likely means you aren't "
+            "using your HTTP library correctly. The OpenAI API expects a JSON payload, but what was sent was not "
+            "valid JSON.)"
+        ) from None
+    if not isinstance(body, dict):
+        raise invalid_request(
+            f"Invalid type for the request body: expected a JSON object, but got {_json_kind(body)} instead.",
+            code="invalid_type",
+        )
+    return body
+
+
+async def _read_limited(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise _too_large(int(declared), limit)
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise _too_large(size, limit)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _too_large(size: int, limit: int) -> APIError:
+    return APIError(
+        413,
+        f"The request body is too large: {size} bytes is more than the limit of {limit} bytes.",
+        code="request_too_large",
+    )
+
+
+def _reject_constant(name: str) -> None:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def _json_kind(value: object) -> str:
+    kinds = {list: "an array", str: "a string", bool: "a boolean", int: "a number", float: "a number"}
+    return kinds.get(type(value), "null")
+
+
+def check_api_key(request: Request, allowed: tuple[str, ...]) -> None:
+    """Any key passes unless keys are configured; then only those, with the live API's 401 bodies."""
+    if not allowed:
+        return
+    authorization = request.headers.get("authorization", "")
+    key = authorization[7:].strip() if authorization[:7].lower() == "bearer " else request.headers.get("x-api-key", "")
+    if not key:
+        raise APIError(
+            401,
+            "You didn't provide an API key. You need to provide your API key in an Authorization header using "
+            "Bearer auth (i.e. Authorization: Bearer YOUR_KEY).",
+        )
+    if key not in allowed:
+        masked = key[:3] + "*" * max(len(key) - 7, 0) + key[-4:] if len(key) > 8 else "*" * len(key)
+        raise APIError(401, f"Incorrect API key provided: {masked}.", code="invalid_api_key")

@@ -1,0 +1,26 @@
+"""`/v1/models`: the default models plus every model the scenarios name (clients and frameworks probe it)."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from ..errors import APIError
+from ..models import catalogue, model_object
+from .common import service_of
+
+
+async def list_models(request: Request) -> Response:
+    names = catalogue(service_of(request).scenarios.models())
+    return JSONResponse({"object": "list", "data": [model_object(name) for name in names]})
+
+
+async def retrieve_model(request: Request) -> Response:
+    model_id = request.path_params["model_id"]
+    if model_id not in catalogue(service_of(request).scenarios.models()):
+        raise APIError(
+            404,
+            f"The model `{model_id}` does not exist or you do not have access to it.",
+            code="model_not_found",
+        )
+    return JSONResponse(model_object(model_id))

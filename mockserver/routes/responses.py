@@ -1,0 +1,212 @@
+"""`/v1/responses`: create (JSON or SSE, stored, chained, in the background), retrieve (and resume a stream),
+delete, cancel, input items, and input token counts."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import AsyncIterator, Iterator
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.types import Receive, Scope, Send
+
+from .. import background
+from ..context import RequestContext
+from ..delivery import SSE_MEDIA_TYPE, DeliveredAnswer, Plan, json_plan, splitter, stream_plan
+from ..errors import invalid_request
+from ..faults import Delivery, Fault
+from ..history import input_item_resources
+from ..http_errors import error_body
+from ..ids import ResponseIds
+from ..journal import Entry
+from ..overrides import drawn_error, read_overrides
+from ..pagination import page_params
+from ..render import Timing, build_response
+from ..replies import BackgroundTiming, ErrorReply, ModelReply
+from ..service import MockService
+from ..stream_plan import plan_stream
+from ..streaming import Splitter, encode_event, response_events, split_deltas
+from ..tokens import count_input_tokens
+from ..types import JSONObject
+from ..validation import validate_create_request
+from .common import check_api_key, query_flag, query_int, read_json_object, service_of
+
+JOURNAL_ENTRY = "mockserver.journal_entry"
+TOKEN_COUNT_FIELDS = frozenset(
+    {
+        "model", "input", "previous_response_id", "tools", "text", "reasoning", "truncation", "instructions",
+        "conversation", "tool_choice", "parallel_tool_calls", "personality",
+    }
+)  # fmt: skip
+
+
+def journal_entry(request: Request) -> Entry | None:
+    entry: Entry | None = request.scope.get(JOURNAL_ENTRY)
+    return entry
+
+
+async def create_response(request: Request) -> Response:
+    service = service_of(request)
+    entry = journal_entry(request)
+    check_api_key(request, service.settings.api_keys)
+    body = await read_json_object(request, service.settings.max_body_bytes)
+    if entry is not None:
+        entry.body = body
+        entry.streamed = body.get("stream") is True
+    validate_create_request(body, service.settings.profile)
+    if body.get("background") is True and body.get("store") is False:
+        raise invalid_request("Background mode requires 'store' to be true.", param="store")
+    ctx = service.context_for(body, dict(request.headers))
+    overrides = read_overrides(ctx.headers)
+    reply, scenario = (overrides.error, None) if overrides.error else service.reply_for(ctx)
+    delivery, faults = service.delivery.resolve(reply.delivery, overrides)
+    reply = drawn_error(faults) or reply
+    if entry is not None:
+        entry.scenario = scenario
+        entry.fault = ", ".join(type(fault).__name__ for fault in faults) or None
+    if isinstance(reply, ErrorReply):
+        return _error_answer(service, ctx, reply, delivery, faults)
+    return _model_answer(service, ctx, reply, delivery, faults)
+
+
+def _error_answer(
+    service: MockService, ctx: RequestContext, reply: ErrorReply, delivery: Delivery, faults: list[Fault]
+) -> Response:
+    content = error_body(reply, ctx.model)
+    if not faults and delivery.delay is None:
+        return JSONResponse(content, status_code=reply.status, headers=reply.headers)
+    rng = service.delivery.timing_rng
+    return _Delivered(json_plan(reply.status, content, reply.headers, delivery, faults, rng), rng)
+
+
+def _model_answer(
+    service: MockService, ctx: RequestContext, reply: ModelReply, delivery: Delivery, faults: list[Fault]
+) -> Response:
+    created = service.clock()
+    now = int(created)
+    ids = service.ids.response_family(now)
+    final = build_response(ctx, reply, ids, Timing(created_at=now, completed_at=now), billing=not ctx.stream)
+    if ctx.body.get("background") is True:
+        return _background_answer(service, ctx, reply, final, ids, created)
+    _remember(service, ctx, final, ids)
+    rng = service.delivery.timing_rng
+    if not ctx.stream:
+        if not faults and delivery.delay is None:
+            return JSONResponse(final)
+        return _Delivered(json_plan(200, final, {}, delivery, faults, rng), rng)
+    events = _events(ctx, final, ids, splitter(delivery.stream.chunk))
+    if not faults and delivery.delay is None and delivery.stream.plain:
+        return StreamingResponse(_sse(events), media_type=SSE_MEDIA_TYPE)
+    return _Delivered(stream_plan(plan_stream(list(events), final, faults), delivery, faults, rng), rng)
+
+
+def _events(
+    ctx: RequestContext, final: JSONObject, ids: ResponseIds, split: Splitter = split_deltas
+) -> Iterator[JSONObject]:
+    options = ctx.body.get("stream_options")
+    obfuscate = not (isinstance(options, dict) and options.get("include_obfuscation") is False)
+    tier = ctx.body.get("service_tier")
+    return response_events(final, ids, request_service_tier=tier, obfuscate=obfuscate, split=split)
+
+
+def _remember(service: MockService, ctx: RequestContext, final: JSONObject, ids: ResponseIds) -> list[JSONObject]:
+    """Store the response (unless `store: false`) and extend its conversation; returns its stored input items."""
+    input_items = input_item_resources(ctx, ids)
+    if ctx.body.get("store") is not False:
+        service.records.record(final, input_items, ctx.body.get("previous_response_id"))
+    conversation = ctx.body.get("conversation")
+    if isinstance(conversation, dict):
+        conversation = conversation.get("id")
+    if isinstance(conversation, str):
+        service.conversations.append_turn(conversation, input_items, list(final["output"]))
+    return input_items
+
+
+def _background_answer(
+    service: MockService, ctx: RequestContext, reply: ModelReply, final: JSONObject, ids: ResponseIds, created: float
+) -> Response:
+    input_items = _remember(service, ctx, final, ids)
+    streamed_final = {key: value for key, value in final.items() if key != "billing"}
+    plan = background.plan(final, _events(ctx, streamed_final, ids), created, reply.background or BackgroundTiming())
+    service.records.record(final, input_items, ctx.body.get("previous_response_id"), plan)
+    if not ctx.stream:
+        return JSONResponse(service.records.retrieve(final["id"]))
+    events = service.records.stream_plan(final["id"], None)
+    return StreamingResponse(_paced(service, final["id"], events), media_type=SSE_MEDIA_TYPE)
+
+
+async def _paced(
+    service: MockService, response_id: str, events: list[tuple[float, JSONObject]]
+) -> AsyncIterator[bytes]:
+    """A background response's stored events, each sent when it is due; none after a cancellation."""
+    for due, event in events:
+        wait = due - service.clock()
+        if wait > 0:
+            await asyncio.sleep(wait)
+        if service.records.is_cancelled(response_id):
+            return
+        yield encode_event(event)
+
+
+class _Delivered(Response):
+    """An answer that sends itself, delayed, paced or broken as its delivery says (see `delivery`)."""
+
+    def __init__(self, plan: Plan, rng: random.Random) -> None:
+        self.answer = DeliveredAnswer(plan, rng)
+        self.status_code = plan.status
+        self.background = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.answer(scope, receive, send)
+
+
+async def _sse(events: Iterator[JSONObject]) -> AsyncIterator[bytes]:
+    for event in events:
+        yield encode_event(event)
+
+
+# ---------------------------------------------------------------- stored responses
+
+
+async def retrieve_response(request: Request) -> Response:
+    service = service_of(request)
+    check_api_key(request, service.settings.api_keys)
+    response_id = request.path_params["response_id"]
+    if query_flag(request, "stream"):
+        events = service.records.stream_plan(response_id, query_int(request, "starting_after"))
+        return StreamingResponse(_paced(service, response_id, events), media_type=SSE_MEDIA_TYPE)
+    return JSONResponse(service.records.retrieve(response_id))
+
+
+async def delete_response(request: Request) -> Response:
+    service = service_of(request)
+    check_api_key(request, service.settings.api_keys)
+    return JSONResponse(service.records.delete(request.path_params["response_id"]))
+
+
+async def cancel_response(request: Request) -> Response:
+    service = service_of(request)
+    check_api_key(request, service.settings.api_keys)
+    return JSONResponse(service.records.cancel(request.path_params["response_id"]))
+
+
+async def list_input_items(request: Request) -> Response:
+    service = service_of(request)
+    check_api_key(request, service.settings.api_keys)
+    limit, order, after, before = page_params(request.query_params)
+    page = service.records.input_items(
+        request.path_params["response_id"], limit=limit, order=order, after=after, before=before
+    )
+    return JSONResponse(page)
+
+
+async def count_tokens(request: Request) -> Response:
+    service = service_of(request)
+    check_api_key(request, service.settings.api_keys)
+    body = await read_json_object(request, service.settings.max_body_bytes)
+    unknown = [key for key in body if key not in TOKEN_COUNT_FIELDS]
+    if unknown:
+        raise invalid_request(f"Unknown parameter: '{unknown[0]}'.", param=unknown[0], code="unknown_parameter")
+    ctx = service.context_for(body, dict(request.headers))
+    return JSONResponse({"object": "response.input_tokens", "input_tokens": count_input_tokens(body, ctx.history)})

@@ -1,0 +1,90 @@
+"""`MockService`: everything the HTTP handlers share, with no knowledge of HTTP.
+
+It holds the settings, the scenario engine, ids and clock, the delivery policy (faults, timing), the store with its
+stored responses and conversations, and the request journal.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from .config import Settings
+from .context import RequestContext
+from .conversations import Conversations
+from .engine import ScenarioEngine
+from .errors import invalid_request
+from .history import history_for
+from .ids import IdSource
+from .journal import Journal
+from .overrides import DeliveryPolicy
+from .records import ResponseRecords
+from .replies import Reply
+from .responder import default_reply
+from .scenarios import ScenarioSet
+from .store import MemoryStore, SqliteStore, Store
+from .types import Headers, JSONObject
+
+STRICT_HEADER = "x-mock-strict"
+Clock = Callable[[], float]
+
+
+def open_store(settings: Settings) -> Store:
+    if settings.state_file is not None:
+        return SqliteStore(settings.state_file, max_documents=settings.store_max_items)
+    return MemoryStore(max_documents=settings.store_max_items, max_bytes=settings.store_max_bytes)
+
+
+class MockService:
+    """The state and collaborators of one mock server."""
+
+    def __init__(self, settings: Settings, scenarios: ScenarioSet, clock: Clock = time.time) -> None:
+        self.settings = settings
+        self.engine = ScenarioEngine(scenarios)
+        self.ids = IdSource(settings.seed)
+        self.clock = clock
+        self.delivery = DeliveryPolicy(settings)
+        self.store = open_store(settings)
+        self.records = ResponseRecords(self.store, clock)
+        self.conversations = Conversations(self.store, self.ids)
+        self.journal = Journal(settings.journal_size)
+
+    @property
+    def scenarios(self) -> ScenarioSet:
+        return self.engine.scenarios
+
+    def context_for(self, body: JSONObject, headers: Headers) -> RequestContext:
+        """The request with the context it continues: a `previous_response_id` chain or a conversation."""
+        previous_id = body.get("previous_response_id")
+        conversation = body.get("conversation")
+        if previous_id is not None and conversation is not None:
+            raise invalid_request(
+                "Mutually exclusive parameters: Ensure you are only providing one of: 'previous_response_id' or "
+                "'conversation'.",
+                code="mutually_exclusive_parameters",
+            )
+        if isinstance(conversation, dict):
+            conversation = conversation.get("id")
+        if isinstance(conversation, str):
+            history, turn = self.conversations.history(conversation)
+            return RequestContext(body, headers, history=history, turn=turn)
+        if isinstance(previous_id, str):
+            history, turn = history_for(self.store, previous_id)
+            return RequestContext(body, headers, history=history, turn=turn)
+        return RequestContext(body, headers)
+
+    def reply_for(self, ctx: RequestContext) -> tuple[Reply, str | None]:
+        """The answering scenario's reply and name; with none, the default answer (or, in strict mode, the near-miss
+        report as a 400)."""
+        selection = self.engine.select(ctx)
+        if selection is not None:
+            return selection.reply, selection.scenario.name
+        if self.settings.strict or ctx.headers.get(STRICT_HEADER, "").lower() in ("1", "true", "yes"):
+            raise invalid_request(self.engine.explain(ctx), code="no_scenario_matched")
+        return default_reply(ctx), None
+
+    def clear_state(self) -> None:
+        """Forget stored responses, conversations, call counts, states and the journal."""
+        self.store.clear()
+        self.engine.reset()
+        self.journal.clear()
