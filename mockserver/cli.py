@@ -49,6 +49,22 @@ def _parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--max-body-bytes", type=int, help="largest request body accepted (default 16 MiB)")
     serve.add_argument("--seed", type=int, help="seed for ids, so runs are reproducible (env MOCKSERVER_SEED)")
+    state = serve.add_argument_group("state")
+    state.add_argument(
+        "--state",
+        type=Path,
+        metavar="FILE",
+        help="keep stored responses and conversations in this SQLite file: shared by several servers, kept across "
+        "restarts (default: in memory; env MOCKSERVER_STATE)",
+    )
+    state.add_argument("--store-max-items", type=int, metavar="N", help="most stored documents, oldest evicted (10000)")
+    state.add_argument("--store-max-bytes", type=int, metavar="N", help="most bytes stored in memory (256 MiB)")
+    state.add_argument("--journal-size", type=int, metavar="N", help="requests kept in the journal (1000)")
+    state.add_argument(
+        "--admin-token",
+        metavar="TOKEN",
+        help="require this token (header x-mock-admin-token) on /__mock__/ calls, and accept them from any address",
+    )
     serve.add_argument(
         "--strict",
         action="store_true",
@@ -100,6 +116,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                 strict=getattr(args, "strict", None),
                 watch=getattr(args, "watch", None),
                 **_delivery_options(args),
+                state_file=getattr(args, "state", None),
+                store_max_items=getattr(args, "store_max_items", None),
+                store_max_bytes=getattr(args, "store_max_bytes", None),
+                journal_size=getattr(args, "journal_size", None),
+                admin_token=getattr(args, "admin_token", None),
             )
             scenarios = load_scenarios(settings.scenario_paths)
         except (ValueError, MockServerError) as exc:

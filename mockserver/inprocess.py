@@ -146,8 +146,11 @@ def sync_transport(app: ASGIApp, http: ModuleType) -> Any:
             return http.Response(exchange.status, headers=exchange.headers, stream=stream, request=request)
 
         def close(self) -> None:
+            if self._loop.is_closed():
+                return
             self._loop.call_soon_threadsafe(self._loop.stop)
             self._thread.join(timeout=5)
+            self._loop.close()
 
     return Transport()
 

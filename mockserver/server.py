@@ -71,6 +71,7 @@ class MockServer:
             self._server.should_exit = True
         if self._thread is not None:
             self._thread.join(timeout=10)
+            self.service.store.close()
         self._server = None
         self._thread = None
 
