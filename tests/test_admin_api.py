@@ -1,0 +1,114 @@
+"""The admin API under /__mock__/, driven over plain HTTP as a Node, Go or Java test suite would drive it."""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from mockserver import MockServer, Settings
+from tests.conftest import E2E_SCENARIOS
+
+
+def call(url: str, method: str = "GET", body: Any = None, headers: dict[str, str] | None = None) -> tuple[int, Any]:
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(url, data=data, method=method, headers={"content-type": "application/json"})
+    for name, value in (headers or {}).items():
+        request.add_header(name, value)
+    try:
+        with urllib.request.urlopen(request, timeout=10) as answer:
+            return answer.status, json.loads(answer.read())
+    except urllib.error.HTTPError as error:
+        with error:
+            return error.code, json.loads(error.read())
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[MockServer]:
+    with MockServer(Settings(port=0, log_level="warning", scenario_paths=(E2E_SCENARIOS,))) as running:
+        yield running
+
+
+@pytest.fixture
+def admin(server: MockServer) -> Iterator[str]:
+    call(server.url + "/__mock__/scenarios", "DELETE")
+    call(server.url + "/__mock__/reset", "POST")
+    yield server.url + "/__mock__"
+
+
+def create(server: MockServer, **body: Any) -> tuple[int, Any]:
+    return call(server.base_url + "/responses", "POST", {"model": "gpt-4.1", "input": "hi", **body})
+
+
+def test_health(admin: str) -> None:
+    assert call(admin + "/health") == (200, {"status": "ok", "scenarios": 4})
+
+
+def test_add_list_and_remove_scenarios(server: MockServer, admin: str) -> None:
+    status, added = call(
+        admin + "/scenarios", "POST", {"name": "js-test", "match": {"input": "ping"}, "response": "pong"}
+    )
+    assert (status, added) == (201, {"added": ["js-test"]})
+
+    assert create(server, input="ping")[1]["output"][0]["content"][0]["text"] == "pong"
+    listed = call(admin + "/scenarios")[1]["scenarios"]
+    assert listed[0] == {
+        "name": "js-test",
+        "source": "<admin API>:1",
+        "added": True,
+        "priority": 0,
+        "match": ["last user message contains 'ping'"],
+        "responses": 1,
+    }
+    assert call(admin + "/scenarios/js-test", "DELETE") == (200, {"removed": ["js-test"]})
+    assert create(server, input="ping")[1]["output"][0]["content"][0]["text"] != "pong"
+    assert call(admin + "/scenarios/parsed-person", "DELETE")[0] == 404
+
+
+def test_adding_a_broken_scenario_names_the_problem(admin: str) -> None:
+    status, body = call(admin + "/scenarios", "POST", [{"name": "x", "match": {"modle": "m"}, "response": "y"}])
+
+    assert status == 400
+    assert body["error"]["code"] == "invalid_scenario"
+    assert body["error"]["message"] == (
+        "Scenario [0].match.modle: unknown match key 'modle' (did you mean 'model'?); use one of model, input, "
+        "input_text, instructions, tools, tool_choice, function_call_output, format, stream, metadata, headers, "
+        "previous_response_id, turn, state, json, all, any, not"
+    )
+
+
+def test_journal_and_verdict(server: MockServer, admin: str) -> None:
+    create(server, input="cite a source", metadata={"run": "1"})
+    create(server, model="gpt-unauthorized")
+
+    journal = call(admin + "/journal")[1]["requests"]
+    assert [(entry["path"], entry["status"], entry["scenario"]) for entry in journal] == [
+        ("/v1/responses", 200, "annotated"),
+        ("/v1/responses", 401, "unauthorized"),
+    ]
+    assert journal[0]["body"]["metadata"] == {"run": "1"}
+    assert call(admin + "/journal?scenario=unauthorized")[1]["requests"][0]["model"] == "gpt-unauthorized"
+    verdict = call(admin + "/verdict")[1]
+    assert verdict["behaved"] is True and verdict["verdict"].startswith("2 requests in 2 calls, 0 retries.")
+    assert call(admin + "/journal", "DELETE") == (200, {"cleared": True})
+    assert call(admin + "/journal")[1]["requests"] == []
+
+
+def test_reset_forgets_stored_responses(server: MockServer, admin: str) -> None:
+    created = create(server)[1]
+    assert call(server.base_url + f"/responses/{created['id']}")[0] == 200
+    call(admin + "/reset", "POST")
+    assert call(server.base_url + f"/responses/{created['id']}")[0] == 404
+
+
+def test_admin_token() -> None:
+    with MockServer(Settings(port=0, log_level="warning", admin_token="s3cret")) as guarded:
+        refused = call(guarded.url + "/__mock__/health")
+        allowed = call(guarded.url + "/__mock__/health", headers={"x-mock-admin-token": "s3cret"})
+
+    assert refused[0] == 401 and "x-mock-admin-token" in refused[1]["error"]["message"]
+    assert allowed[0] == 200
