@@ -14,6 +14,8 @@ from mockserver import MockServer, Settings, create_app
 from mockserver.scenarios import ScenarioSet, parse_scenarios
 from tests.conftest import E2E_SCENARIOS
 
+pytest_plugins = ["pytester"]
+
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 
@@ -63,16 +65,18 @@ def test_readme_documents_checked_examples() -> None:
     assert sum(len(checks) for _, checks in yaml_examples()) >= 8
 
 
-def test_readme_python_examples_run_against_a_real_server() -> None:
-    quickstart, in_tests = code_blocks("python")
+def test_readme_quickstart_runs_against_a_real_server() -> None:
+    quickstart = code_blocks("python")[0]
     with MockServer() as server:
         quickstart = quickstart.replace("http://127.0.0.1:8000/v1", server.base_url)
         exec(compile(quickstart, "README.md (quickstart)", "exec"), {"print": lambda *args, **kwargs: None})
-    namespace: dict[str, object] = {}
-    exec(compile(in_tests, "README.md (in tests)", "exec"), namespace)
-    test = namespace["test_my_app_greets"]
-    assert callable(test)
-    test()
+
+
+def test_readme_pytest_example_passes_as_written(pytester: pytest.Pytester) -> None:
+    (example,) = [block for block in code_blocks("python") if "def test_" in block]
+    assert len(example.strip().splitlines()) < 15
+    pytester.makepyfile(test_readme_example=example)
+    pytester.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=1)
 
 
 def test_every_scenario_file_in_the_repository_loads() -> None:
