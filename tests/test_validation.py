@@ -1222,3 +1222,8 @@ def test_compiled_validator_finds_the_plain_validators_errors(profile, request_b
         )
 
     assert found(_compiled(profile).validator) == found(plain)
+
+
+@pytest.mark.parametrize("profile", PROFILES)
+def test_shipped_schemas_are_valid_json_schema(profile: str) -> None:
+    Draft202012Validator.check_schema(request_schema(profile))
