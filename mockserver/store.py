@@ -10,13 +10,13 @@ bytes, not as Python objects, so a stored response costs about its size on the w
 
 from __future__ import annotations
 
-import json
 import sqlite3
 import threading
 from collections import OrderedDict
 from pathlib import Path
 from typing import Protocol
 
+from .jsonio import dumps, loads
 from .types import JSONObject
 
 DEFAULT_MAX_DOCUMENTS = 10_000
@@ -24,7 +24,7 @@ DEFAULT_MAX_BYTES = 256 * 1024 * 1024
 
 
 def encode(document: JSONObject) -> bytes:
-    return json.dumps(document, separators=(",", ":"), ensure_ascii=False).encode()
+    return dumps(document)
 
 
 class Store(Protocol):
@@ -57,7 +57,7 @@ class MemoryStore:
         raw = self._documents.get((kind, key))
         if raw is None:
             return None
-        document: JSONObject = json.loads(raw)
+        document: JSONObject = loads(raw)
         return document
 
     def put(self, kind: str, key: str, document: JSONObject) -> None:
@@ -117,7 +117,7 @@ class SqliteStore:
             row = self._db.execute("SELECT body FROM documents WHERE kind = ? AND key = ?", (kind, key)).fetchone()
         if row is None:
             return None
-        document: JSONObject = json.loads(row[0])
+        document: JSONObject = loads(row[0])
         return document
 
     def put(self, kind: str, key: str, document: JSONObject) -> None:

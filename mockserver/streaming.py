@@ -11,12 +11,12 @@ Every event has `type` first, then its fields in alphabetical order, as the live
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable, Iterator
 from typing import TypeAlias
 
 from .ids import ResponseIds
+from .jsonio import dumps
 from .render import in_progress_snapshot
 from .types import JSON, JSONObject
 
@@ -162,5 +162,4 @@ def _summary_events(seq: _Sequencer, index: int, item_id: str, summary_index: in
 
 def encode_event(event: JSONObject) -> bytes:
     """One SSE frame: an `event:` line equal to the type, one compact `data:` line, a blank line."""
-    data = json.dumps(event, separators=(",", ":"), ensure_ascii=False)
-    return f"event: {event['type']}\ndata: {data}\n\n".encode()
+    return b"event: " + str(event["type"]).encode() + b"\ndata: " + dumps(event) + b"\n\n"

@@ -21,13 +21,13 @@ import json
 import secrets
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 
 from ..errors import APIError, InvalidSpec, invalid_request
 from ..scenarios import Scenario, compile_scenario
 from ..verdicts import findings, verdict
 from ..yamlfile import YamlDocument
-from .common import read_json_object, service_of
+from .common import JSONBody, read_json_object, service_of
 
 TOKEN_HEADER = "x-mock-admin-token"
 _LOOPBACK = ("127.", "::1", "localhost", "testclient")
@@ -46,7 +46,7 @@ def _check_admin(request: Request) -> None:
 
 async def health(request: Request) -> Response:
     _check_admin(request)
-    return JSONResponse({"status": "ok", "scenarios": len(service_of(request).scenarios)})
+    return JSONBody({"status": "ok", "scenarios": len(service_of(request).scenarios)})
 
 
 def _describe(scenario: Scenario, added: bool) -> dict[str, object]:
@@ -65,7 +65,7 @@ async def list_scenarios(request: Request) -> Response:
     engine = service_of(request).engine
     added = {scenario.name for scenario in engine.added}
     described = [_describe(s, s.name in added) for s in engine.scenarios.by_priority]
-    return JSONResponse({"scenarios": described})
+    return JSONBody({"scenarios": described})
 
 
 async def add_scenarios(request: Request) -> Response:
@@ -84,7 +84,7 @@ async def add_scenarios(request: Request) -> Response:
         service.engine.add(compiled)
     except ValueError as exc:
         raise invalid_request(str(exc), code="invalid_scenario") from None
-    return JSONResponse({"added": [scenario.name for scenario in compiled]}, status_code=201)
+    return JSONBody({"added": [scenario.name for scenario in compiled]}, status_code=201)
 
 
 async def _read_any_json(request: Request) -> object:
@@ -103,10 +103,10 @@ async def remove_scenarios(request: Request) -> Response:
     if name is None:
         removed = [scenario.name for scenario in engine.added]
         engine.clear_added()
-        return JSONResponse({"removed": removed})
+        return JSONBody({"removed": removed})
     if not engine.remove(name):
         raise APIError(404, f"No added scenario named '{name}' (loaded scenarios cannot be removed).")
-    return JSONResponse({"removed": [name]})
+    return JSONBody({"removed": [name]})
 
 
 async def read_journal(request: Request) -> Response:
@@ -115,22 +115,20 @@ async def read_journal(request: Request) -> Response:
     entries = service_of(request).journal.to_json(
         scenario=query.get("scenario"), model=query.get("model"), path=query.get("path")
     )
-    return JSONResponse({"requests": entries})
+    return JSONBody({"requests": entries})
 
 
 async def clear_journal(request: Request) -> Response:
     _check_admin(request)
     service_of(request).journal.clear()
-    return JSONResponse({"cleared": True})
+    return JSONBody({"cleared": True})
 
 
 async def read_verdict(request: Request) -> Response:
     _check_admin(request)
     journal = service_of(request).journal
     found = [{"kind": f.kind, "message": f.message, "failure": f.failure} for f in findings(journal)]
-    return JSONResponse(
-        {"behaved": not any(f["failure"] for f in found), "findings": found, "verdict": verdict(journal)}
-    )
+    return JSONBody({"behaved": not any(f["failure"] for f in found), "findings": found, "verdict": verdict(journal)})
 
 
 async def explain_request(request: Request) -> Response:
@@ -139,10 +137,10 @@ async def explain_request(request: Request) -> Response:
     body = await read_json_object(request, service.settings.max_body_bytes)
     ctx = service.context_for(body, dict(request.headers))
     scenario = service.engine.would_answer(ctx)
-    return JSONResponse({"matched": scenario.name if scenario else None, "report": service.engine.explain(ctx)})
+    return JSONBody({"matched": scenario.name if scenario else None, "report": service.engine.explain(ctx)})
 
 
 async def reset(request: Request) -> Response:
     _check_admin(request)
     service_of(request).clear_state()
-    return JSONResponse({"reset": True})
+    return JSONBody({"reset": True})

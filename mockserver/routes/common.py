@@ -3,12 +3,22 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from starlette.requests import Request
+from starlette.responses import JSONResponse
 
 from ..errors import APIError, invalid_request
+from ..jsonio import dumps
 from ..service import MockService
 from ..types import JSONObject
+
+
+class JSONBody(JSONResponse):
+    """A JSON answer rendered by `jsonio` (compact, UTF-8, as the other answers)."""
+
+    def render(self, content: Any) -> bytes:
+        return dumps(content)
 
 
 def service_of(request: Request) -> MockService:

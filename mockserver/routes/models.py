@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 
 from ..errors import APIError
 from ..models import catalogue, model_object
-from .common import service_of
+from .common import JSONBody, service_of
 
 
 async def list_models(request: Request) -> Response:
     names = catalogue(service_of(request).scenarios.models())
-    return JSONResponse({"object": "list", "data": [model_object(name) for name in names]})
+    return JSONBody({"object": "list", "data": [model_object(name) for name in names]})
 
 
 async def retrieve_model(request: Request) -> Response:
@@ -23,4 +23,4 @@ async def retrieve_model(request: Request) -> Response:
             f"The model `{model_id}` does not exist or you do not have access to it.",
             code="model_not_found",
         )
-    return JSONResponse(model_object(model_id))
+    return JSONBody(model_object(model_id))

@@ -8,7 +8,7 @@ import random
 from collections.abc import AsyncIterator, Iterator
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.responses import Response, StreamingResponse
 from starlette.types import Receive, Scope, Send
 
 from .. import background
@@ -30,7 +30,7 @@ from ..streaming import Splitter, encode_event, response_events, split_deltas
 from ..tokens import count_input_tokens
 from ..types import JSONObject
 from ..validation import validate_create_request
-from .common import check_api_key, query_flag, query_int, read_json_object, service_of
+from .common import JSONBody, check_api_key, query_flag, query_int, read_json_object, service_of
 
 JOURNAL_ENTRY = "mockserver.journal_entry"
 TOKEN_COUNT_FIELDS = frozenset(
@@ -75,7 +75,7 @@ def _error_answer(
 ) -> Response:
     content = error_body(reply, ctx.model)
     if not faults and delivery.delay is None:
-        return JSONResponse(content, status_code=reply.status, headers=reply.headers)
+        return JSONBody(content, status_code=reply.status, headers=reply.headers)
     rng = service.delivery.timing_rng
     return _Delivered(json_plan(reply.status, content, reply.headers, delivery, faults, rng), rng)
 
@@ -93,7 +93,7 @@ def _model_answer(
     rng = service.delivery.timing_rng
     if not ctx.stream:
         if not faults and delivery.delay is None:
-            return JSONResponse(final)
+            return JSONBody(final)
         return _Delivered(json_plan(200, final, {}, delivery, faults, rng), rng)
     events = _events(ctx, final, ids, splitter(delivery.stream.chunk))
     if not faults and delivery.delay is None and delivery.stream.plain:
@@ -131,7 +131,7 @@ def _background_answer(
     plan = background.plan(final, _events(ctx, streamed_final, ids), created, reply.background or BackgroundTiming())
     service.records.record(final, input_items, ctx.body.get("previous_response_id"), plan)
     if not ctx.stream:
-        return JSONResponse(service.records.retrieve(final["id"]))
+        return JSONBody(service.records.retrieve(final["id"]))
     events = service.records.stream_plan(final["id"], None)
     return StreamingResponse(_paced(service, final["id"], events), media_type=SSE_MEDIA_TYPE)
 
@@ -176,19 +176,19 @@ async def retrieve_response(request: Request) -> Response:
     if query_flag(request, "stream"):
         events = service.records.stream_plan(response_id, query_int(request, "starting_after"))
         return StreamingResponse(_paced(service, response_id, events), media_type=SSE_MEDIA_TYPE)
-    return JSONResponse(service.records.retrieve(response_id))
+    return JSONBody(service.records.retrieve(response_id))
 
 
 async def delete_response(request: Request) -> Response:
     service = service_of(request)
     check_api_key(request, service.settings.api_keys)
-    return JSONResponse(service.records.delete(request.path_params["response_id"]))
+    return JSONBody(service.records.delete(request.path_params["response_id"]))
 
 
 async def cancel_response(request: Request) -> Response:
     service = service_of(request)
     check_api_key(request, service.settings.api_keys)
-    return JSONResponse(service.records.cancel(request.path_params["response_id"]))
+    return JSONBody(service.records.cancel(request.path_params["response_id"]))
 
 
 async def list_input_items(request: Request) -> Response:
@@ -198,7 +198,7 @@ async def list_input_items(request: Request) -> Response:
     page = service.records.input_items(
         request.path_params["response_id"], limit=limit, order=order, after=after, before=before
     )
-    return JSONResponse(page)
+    return JSONBody(page)
 
 
 async def count_tokens(request: Request) -> Response:
@@ -209,4 +209,4 @@ async def count_tokens(request: Request) -> Response:
     if unknown:
         raise invalid_request(f"Unknown parameter: '{unknown[0]}'.", param=unknown[0], code="unknown_parameter")
     ctx = service.context_for(body, dict(request.headers))
-    return JSONResponse({"object": "response.input_tokens", "input_tokens": count_input_tokens(body, ctx.history)})
+    return JSONBody({"object": "response.input_tokens", "input_tokens": count_input_tokens(body, ctx.history)})
