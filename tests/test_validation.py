@@ -15,6 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from jsonschema import Draft202012Validator  # type: ignore[import-untyped, unused-ignore]
 
+from mockserver import fastcheck
 from mockserver.errors import APIError
 from mockserver.validation import PROFILES, _compiled, request_schema, validate_create_request
 from tests.reference import live_captures_dir, reference_dir
@@ -1227,3 +1228,20 @@ def test_compiled_validator_finds_the_plain_validators_errors(profile, request_b
 @pytest.mark.parametrize("profile", PROFILES)
 def test_shipped_schemas_are_valid_json_schema(profile: str) -> None:
     Draft202012Validator.check_schema(request_schema(profile))
+
+
+@pytest.mark.parametrize("profile", PROFILES)
+@settings(max_examples=200, deadline=None)
+@given(request_body=valid_ish)
+def test_fast_check_agrees_with_the_detailed_validator(profile, request_body):
+    """Valid bodies skip the detailed validator when the fast one says so: the two must agree on every body."""
+    fastcheck.build(profile, request_schema(profile))
+    assert fastcheck.is_valid(profile, request_body) == _compiled(profile).validator.is_valid(request_body)
+
+
+@pytest.mark.parametrize(
+    ("profile", "request_body"), [pytest.param(*row.values[:2], id=row.id) for row in [*BAD, *GOOD]]
+)
+def test_fast_check_agrees_on_every_table_row(profile: str, request_body: dict[str, Any]) -> None:
+    fastcheck.build(profile, request_schema(profile))
+    assert fastcheck.is_valid(profile, request_body) == _compiled(profile).validator.is_valid(request_body)
