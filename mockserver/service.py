@@ -24,7 +24,6 @@ from .responder import default_reply
 from .scenarios import ScenarioSet
 from .store import MemoryStore, SqliteStore, Store
 from .types import Headers, JSONObject
-from .validation import prepare as prepare_validation
 
 STRICT_HEADER = "x-mock-strict"
 Clock = Callable[[], float]
@@ -49,7 +48,6 @@ class MockService:
         self.records = ResponseRecords(self.store, clock)
         self.conversations = Conversations(self.store, self.ids)
         self.journal = Journal(settings.journal_size)
-        prepare_validation(settings.profile)
 
     @property
     def scenarios(self) -> ScenarioSet:

@@ -47,7 +47,7 @@ from jsonschema.protocols import Validator  # type: ignore[import-untyped, unuse
 from . import fastcheck
 from .errors import invalid_request
 
-__all__ = ["PROFILES", "prepare", "request_schema", "validate_create_request"]
+__all__ = ["PROFILES", "request_schema", "validate_create_request"]
 
 PROFILES: tuple[str, ...] = ("openai", "compatible")
 
@@ -62,9 +62,12 @@ Problem = tuple[str, str | None, str]  # message, param, code
 
 def validate_create_request(body: dict[str, Any], profile: str = "openai") -> None:
     """Raise `mockserver.errors.APIError` (400) for the first problem of a create-response body."""
-    if fastcheck.is_valid(profile, body):
+    verdict = fastcheck.is_valid(profile, body)
+    if verdict:
         _check_exclusive_state(body)
         return
+    if verdict is None:  # built on the first request, not at start-up, so starting stays fast
+        fastcheck.build_in_background(profile, _schema(profile))
     compiled = _compiled(profile)
     if not compiled.validator.is_valid(body):
         errors = compiled.validator.iter_errors(body)
@@ -72,11 +75,6 @@ def validate_create_request(body: dict[str, Any], profile: str = "openai") -> No
         message, param, code = _describe(first)
         raise invalid_request(message, param=param, code=code)
     _check_exclusive_state(body)
-
-
-def prepare(profile: str = "openai") -> None:
-    """Get validation ready before the first request: build the fast check in the background."""
-    fastcheck.build_in_background(profile, _schema(profile))
 
 
 def request_schema(profile: str = "openai") -> Schema:
