@@ -252,3 +252,14 @@ def test_watch_reloads_changed_files_and_keeps_the_last_good_set(
     (tmp_path / "more.yaml").write_text("- {name: c, priority: 1, response: three}\n")
     reload_if_changed(engine, (tmp_path,), seen)
     assert answer(engine, request()) == "two"  # the folder still holds the broken file
+
+
+def test_schema_lists_every_error_preset_fault_and_stream_key() -> None:
+    from mockserver.faults import FAULT_NAMES
+    from mockserver.http_errors import PRESETS
+    from mockserver.shaping import STREAM_KEYS
+
+    defs = SCHEMA["$defs"]
+    assert defs["Error"]["anyOf"][0]["enum"] == list(PRESETS)
+    assert defs["FaultEntry"]["anyOf"][0]["enum"] == list(FAULT_NAMES)
+    assert set(defs["Stream"]["properties"]) == set(STREAM_KEYS)
