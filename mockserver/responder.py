@@ -1,35 +1,84 @@
 """The answer to a request no scenario matched: deterministic, so the same request always gets the same answer.
 
-Text requests get a short message that quotes the user; `json_schema` requests get a small JSON document that fits
-the schema, so `client.responses.parse(...)` works with no scenario written.
+What it answers, in order:
+
+- a `reasoning` item first for reasoning models (`models.is_reasoning_model`), with a summary when
+  `reasoning.summary` asks for one;
+- tool calls when `tool_choice` and the message call for them (`toolcalls.py` documents the rule), with arguments
+  generated from each tool's `parameters`; otherwise
+- a message: JSON that fits the schema for `text.format: json_schema` (`generate.py`), a JSON object for
+  `json_object`, and otherwise text that quotes the user, or, after a tool's result, text that uses it;
+- `max_output_tokens`: when the answer costs more, it is `incomplete` (`max_output_tokens`) and `render` cuts it
+  where the budget runs out (`budget.py`).
+
+Every random choice comes from a `random.Random` seeded with a hash of the request (without `stream`), so the
+streamed and plain answers to the same request carry the same content.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import random
 
+from .budget import reasoning_tokens
 from .context import RequestContext
+from .generate import generate
 from .models import is_reasoning_model
 from .replies import ModelReply
-from .types import JSON, JSONObject
+from .tokens import estimate_tokens
+from .toolcalls import answered_since_last_user, plan_calls
+from .types import JSONObject
 
 _QUOTE_LIMIT = 80
-_MAX_DEPTH = 6
+_OUTPUT_LIMIT = 200
+SEED_HEADER = "x-mock-seed"
+_EFFORT_SCALE = {"none": 0.0, "minimal": 0.25, "low": 0.5, "medium": 1.0, "high": 2.0, "xhigh": 3.0}
+_UNSEEDED_KEYS = frozenset(("stream", "stream_options", "background", "store", "metadata"))
 
 
 def default_reply(ctx: RequestContext) -> ModelReply:
-    fmt = ctx.text_format
-    if fmt.get("type") == "json_schema":
-        text = json.dumps(example_for_schema(fmt.get("schema") or {}, fmt.get("schema") or {}), ensure_ascii=False)
-    elif fmt.get("type") == "json_object":
-        text = json.dumps({"answer": _quote_reply(ctx.last_user_text)}, ensure_ascii=False)
-    else:
-        text = _quote_reply(ctx.last_user_text)
+    rng = request_rng(ctx)
+    calls = plan_calls(ctx, rng)
     output: list[JSONObject] = []
     if is_reasoning_model(ctx.model):
-        output.append({"type": "reasoning", "summary": []})
-    output.append({"type": "message", "content": [{"type": "output_text", "text": text, "annotations": []}]})
-    return ModelReply(output=tuple(output))
+        output.append(_reasoning(ctx, calls))
+    if calls:
+        output.extend(calls)
+    else:
+        text = _message_text(ctx, rng)
+        output.append({"type": "message", "content": [{"type": "output_text", "text": text, "annotations": []}]})
+    return _within_budget(tuple(output), ctx)
+
+
+def request_rng(ctx: RequestContext) -> random.Random:
+    """A generator seeded by the request's content (and the chain it continues)."""
+    seeded = {key: value for key, value in ctx.body.items() if key not in _UNSEEDED_KEYS}
+    seed = ctx.headers.get(SEED_HEADER)
+    canonical = json.dumps([seeded, ctx.history, seed], sort_keys=True, separators=(",", ":"), default=str)
+    return random.Random(int.from_bytes(hashlib.sha256(canonical.encode()).digest()[:8], "big"))
+
+
+def _message_text(ctx: RequestContext, rng: random.Random) -> str:
+    fmt = ctx.text_format
+    if fmt.get("type") == "json_schema":
+        schema = fmt.get("schema")
+        return json.dumps(generate(schema if isinstance(schema, dict) else {}, rng), ensure_ascii=False)
+    results = answered_since_last_user(ctx)
+    text = _from_results(results) if results else _quote_reply(ctx.last_user_text)
+    if fmt.get("type") == "json_object":
+        return json.dumps({"answer": text}, ensure_ascii=False)
+    return text
+
+
+def _from_results(results: list[JSONObject]) -> str:
+    parts = []
+    for result in results:
+        snippet = " ".join(str(result["output"]).split())
+        if len(snippet) > _OUTPUT_LIMIT:
+            snippet = snippet[: _OUTPUT_LIMIT - 1] + "…"
+        parts.append(f"{result['name']} returned {snippet}")
+    return "Here is what I found: " + "; ".join(parts) + "."
 
 
 def _quote_reply(user_text: str) -> str:
@@ -41,39 +90,57 @@ def _quote_reply(user_text: str) -> str:
     return f'This is a mock response from mockserver to: "{snippet}"'
 
 
-def example_for_schema(schema: JSON, root: JSON, depth: int = 0) -> JSON:
-    """A small value that satisfies common JSON Schema keywords (enough for strict structured outputs)."""
-    if not isinstance(schema, dict) or depth > _MAX_DEPTH:
-        return None
-    if "$ref" in schema:
-        return example_for_schema(_resolve_ref(schema["$ref"], root), root, depth + 1)
-    if "const" in schema:
-        return schema["const"]
-    if schema.get("enum"):
-        return schema["enum"][0]
-    for combinator in ("anyOf", "oneOf", "allOf"):
-        if schema.get(combinator):
-            return example_for_schema(schema[combinator][0], root, depth + 1)
-    kind = schema.get("type")
-    if isinstance(kind, list):
-        kind = next((k for k in kind if k != "null"), "null")
-    if kind == "object" or "properties" in schema:
-        properties = schema.get("properties") or {}
-        return {name: example_for_schema(sub, root, depth + 1) for name, sub in properties.items()}
-    if kind == "array":
-        count = schema.get("minItems", 0) or 0
-        return [example_for_schema(schema.get("items") or {}, root, depth + 1) for _ in range(count)]
-    if kind == "string":
-        return "example"[: schema.get("maxLength", 7)].ljust(schema.get("minLength", 0) or 0, "x")
-    if kind in ("number", "integer"):
-        return schema.get("minimum", 0)
-    if kind == "boolean":
-        return False
-    return None
+def _reasoning(ctx: RequestContext, calls: list[JSONObject]) -> JSONObject:
+    given = ctx.body.get("reasoning")
+    given = given if isinstance(given, dict) else {}
+    if given.get("summary", given.get("generate_summary")) is None:
+        return {"type": "reasoning", "summary": []}
+    if calls:
+        names = ", ".join(str(call["name"]) for call in calls)
+        summary = f"**Choosing a tool**\n\nThe request calls for {names}, so I will call it before answering."
+    elif answered_since_last_user(ctx):
+        summary = "**Reading the tool results**\n\nThe tool returned what I need; I will answer from it."
+    elif ctx.text_format.get("type") in ("json_schema", "json_object"):
+        summary = "**Filling in the structure**\n\nI will answer with JSON that fits the requested format."
+    else:
+        summary = "**Considering the request**\n\nI will answer the user's message directly and briefly."
+    return {"type": "reasoning", "summary": [summary]}
 
 
-def _resolve_ref(ref: str, root: JSON) -> JSON:
-    target = root
-    for part in ref.removeprefix("#/").split("/") if ref.startswith("#/") else ():
-        target = target.get(part) if isinstance(target, dict) else None
-    return target
+def _within_budget(output: tuple[JSONObject, ...], ctx: RequestContext) -> ModelReply:
+    """The reply, `incomplete` when it costs more output tokens than `max_output_tokens` allows (the cut itself
+    happens in `render`, through `budget.within_budget`); when complete, `reasoning_tokens` scaled by
+    `reasoning.effort`."""
+    spent = _reasoning_spent(output, ctx)
+    visible = output_cost(output) - sum(_summary_cost(item) for item in output if item["type"] == "reasoning")
+    budget = ctx.body.get("max_output_tokens")
+    if isinstance(budget, int) and not isinstance(budget, bool) and spent + visible > budget:
+        return ModelReply(output=output, status="incomplete", incomplete_reason="max_output_tokens")
+    if not any(item["type"] == "reasoning" for item in output):
+        return ModelReply(output=output)
+    return ModelReply(output=output, usage={"reasoning_tokens": spent, "output_tokens": spent + visible})
+
+
+def _summary_cost(item: JSONObject) -> int:
+    return reasoning_tokens({"summary": [{"text": text} for text in item["summary"]]})
+
+
+def _reasoning_spent(output: tuple[JSONObject, ...], ctx: RequestContext) -> int:
+    given = ctx.body.get("reasoning")
+    effort = given.get("effort") if isinstance(given, dict) else None
+    scale = _EFFORT_SCALE.get(effort if isinstance(effort, str) else "medium", 1.0)
+    base = sum(_summary_cost(item) for item in output if item["type"] == "reasoning")
+    return max(1, round(base * 4 * scale)) if base else 0
+
+
+def output_cost(output: tuple[JSONObject, ...]) -> int:
+    """Output tokens of the unrendered items, counted as `render` counts them in `usage`."""
+    total = 0
+    for item in output:
+        if item["type"] == "reasoning":
+            total += _summary_cost(item)
+        elif item["type"] == "message":
+            total += sum(estimate_tokens(str(part.get("text", ""))) for part in item["content"])
+        elif item["type"] == "function_call":
+            total += estimate_tokens(str(item["arguments"]))
+    return total

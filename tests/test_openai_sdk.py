@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Iterator
 
 import openai
 import pytest
@@ -27,8 +28,21 @@ WEATHER_TOOL = {
 }
 
 
+_opened: list[openai.OpenAI] = []
+
+
+@pytest.fixture(autouse=True)
+def close_clients() -> Iterator[None]:
+    """Close every client a test made, so no socket is left for the garbage collector to warn about."""
+    yield
+    while _opened:
+        _opened.pop().close()
+
+
 def sdk(server: MockServer, **options: object) -> openai.OpenAI:
-    return openai.OpenAI(base_url=server.base_url, api_key="sk-test", **options)
+    client = openai.OpenAI(base_url=server.base_url, api_key="sk-test", **options)
+    _opened.append(client)
+    return client
 
 
 def test_sync_create_returns_the_scenario_text(server: MockServer) -> None:
@@ -249,11 +263,12 @@ def test_api_key_is_checked_when_keys_are_configured() -> None:
     from mockserver import Settings
 
     with MockServer(Settings(port=0, log_level="warning", api_keys=("sk-good",))) as keyed:
-        ok = openai.OpenAI(base_url=keyed.base_url, api_key="sk-good").responses.create(model="gpt-4.1", input="hi")
+        good = openai.OpenAI(base_url=keyed.base_url, api_key="sk-good")
+        wrong = openai.OpenAI(base_url=keyed.base_url, api_key="sk-wrong-key-123")
+        _opened.extend((good, wrong))
+        ok = good.responses.create(model="gpt-4.1", input="hi")
         with pytest.raises(openai.AuthenticationError) as caught:
-            openai.OpenAI(base_url=keyed.base_url, api_key="sk-wrong-key-123").responses.create(
-                model="gpt-4.1", input="hi"
-            )
+            wrong.responses.create(model="gpt-4.1", input="hi")
 
     assert ok.status == "completed"
     assert caught.value.code == "invalid_api_key"

@@ -252,8 +252,7 @@ def test_input_token_count(client: openai.OpenAI) -> None:
 def test_store_bound_evicts_the_oldest(tmp_path: Path) -> None:
     for settings in ({"store_max_items": 3}, {"store_max_items": 3, "state_file": tmp_path / "state.sqlite"}):
         server, _ = recorded_server(**settings)
-        with server:
-            client = openai.OpenAI(base_url=server.base_url, api_key="sk-test")
+        with server, openai.OpenAI(base_url=server.base_url, api_key="sk-test") as client:
             ids = [client.responses.create(model="gpt-4.1", input=f"turn {n}").id for n in range(5)]
             with pytest.raises(openai.NotFoundError):
                 client.responses.retrieve(ids[0])
@@ -264,8 +263,10 @@ def test_sqlite_state_survives_a_restart(tmp_path: Path) -> None:
     state = tmp_path / "state.sqlite"
     first, _ = recorded_server(state_file=state)
     with first:
-        created = openai.OpenAI(base_url=first.base_url, api_key="k").responses.create(model="gpt-4.1", input="Keep.")
+        with openai.OpenAI(base_url=first.base_url, api_key="k") as client:
+            created = client.responses.create(model="gpt-4.1", input="Keep.")
     second, _ = recorded_server(state_file=state)
     with second:
-        fetched = openai.OpenAI(base_url=second.base_url, api_key="k").responses.retrieve(created.id)
+        with openai.OpenAI(base_url=second.base_url, api_key="k") as client:
+            fetched = client.responses.retrieve(created.id)
     assert fetched.output_text == created.output_text

@@ -1110,8 +1110,8 @@ def sdk_bodies() -> list[dict[str, Any]]:
                 metadata={"run": "1"},
                 stream=True,
             )
-        client.close()
     finally:
+        client.close()
         server.shutdown()
         server.server_close()
         thread.join()

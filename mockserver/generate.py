@@ -1,0 +1,496 @@
+"""JSON values that fit a JSON Schema, deterministic for a given `random.Random`, plausible from field names.
+
+Covers the keywords OpenAI's strict structured outputs allow (and a little more): `type` (also lists), `enum`,
+`const`, `properties`/`required`/`additionalProperties`, `items`/`prefixItems`/`minItems`/`maxItems`/`uniqueItems`,
+`anyOf`/`oneOf`/`allOf`, `$ref` into `$defs`/`definitions` (recursion ends: past a depth, the generator takes the
+branch of an `anyOf` that does not recurse and the fewest array items allowed), string `format` (`email`, `date`,
+`date-time`, `time`, `duration`, `uri`, `uuid`, `hostname`, `ipv4`, `ipv6`), `pattern` (generated from the regex's
+parse tree and checked with `re.search`), `minLength`/`maxLength`, and numeric bounds with `multipleOf`.
+
+Hand-written on purpose: `hypothesis-jsonschema` fails with current hypothesis and cannot follow recursive
+references, and a run-time dependency on faker (`jsf`) is heavy for what a test double needs; this module is one
+pass over the schema, microseconds a document, and seeded by the caller.
+"""
+
+from __future__ import annotations
+
+import importlib
+import math
+import random
+import re
+import string
+from typing import Any
+
+from .types import JSON, JSONObject
+
+_sre: Any = importlib.import_module("re._parser")
+
+_MAX_DEPTH = 4  # past this many references followed on one path, choose what ends the recursion
+_HARD_DEPTH = 60  # nesting levels: a schema that cannot end gets null here
+_FALLBACK_PATTERN_TEXT = "example"
+
+_FIRST_NAMES = ("Ada", "Grace", "Alan", "Katherine", "Linus", "Margaret", "Dennis", "Barbara")
+_LAST_NAMES = ("Lovelace", "Hopper", "Turing", "Johnson", "Torvalds", "Hamilton", "Ritchie", "Liskov")
+_CITIES = ("Paris", "Lisbon", "Tokyo", "Nairobi", "Toronto", "Sydney", "Berlin", "Lima")
+_COUNTRIES = ("France", "Portugal", "Japan", "Kenya", "Canada", "Australia", "Germany", "Peru")
+_COMPANIES = ("Acme Corp", "Globex", "Initech", "Umbrella Labs", "Hooli", "Stark Industries")
+_COLORS = ("red", "green", "blue", "teal", "amber", "violet")
+_WORDS = ("alpha", "bright", "cedar", "delta", "ember", "fjord", "granite", "harbor", "island", "juniper")
+_SENTENCES = (
+    "A short, plausible description.",
+    "Generated deterministically by mockserver.",
+    "Everything looks in order.",
+    "A concise summary of the main points.",
+)
+
+
+def generate(schema: JSON, rng: random.Random, *, root: JSON = None, name: str = "") -> JSON:
+    """A value valid against `schema` (references resolve against `root`, by default the schema itself)."""
+    return _Generator(rng, schema if root is None else root).value(schema, name, 0, 0)
+
+
+class _Generator:
+    def __init__(self, rng: random.Random, root: JSON) -> None:
+        self.rng = rng
+        self.root = root
+
+    def value(self, schema: JSON, name: str, depth: int, level: int) -> JSON:
+        """`depth`: references followed on the way here; `level`: nesting."""
+        if schema is True or not isinstance(schema, dict) or level > _HARD_DEPTH:
+            return self._untyped(name) if level <= _HARD_DEPTH else None
+        level += 1
+        if "$ref" in schema:
+            target = self._resolve(schema["$ref"])
+            extra = {key: val for key, val in schema.items() if key != "$ref"}
+            merged = {**target, **extra} if isinstance(target, dict) else extra
+            return self.value(merged, name, depth + 1, level)
+        if "allOf" in schema and isinstance(schema["allOf"], list):
+            merged = {key: val for key, val in schema.items() if key != "allOf"}
+            for part in schema["allOf"]:
+                part = self._resolve(part["$ref"]) if isinstance(part, dict) and "$ref" in part else part
+                if isinstance(part, dict):
+                    merged = _merge(merged, part)
+            return self.value(merged, name, depth, level)
+        if "const" in schema:
+            return schema["const"]
+        if isinstance(schema.get("enum"), list) and schema["enum"]:
+            return self.rng.choice(schema["enum"])
+        for key in ("anyOf", "oneOf"):
+            branches = schema.get(key)
+            if isinstance(branches, list) and branches:
+                rest = {k: v for k, v in schema.items() if k != key}
+                branch = self._choose_branch(branches, depth)
+                chosen = _merge(rest, branch) if isinstance(branch, dict) else branch
+                return self.value(chosen, name, depth, level)
+        kind = schema.get("type")
+        if isinstance(kind, list):
+            kinds = [k for k in kind if isinstance(k, str)]
+            non_null = [k for k in kinds if k != "null"]
+            if not non_null or (depth >= _MAX_DEPTH and "null" in kinds):
+                return None
+            kind = non_null[0] if len(non_null) == 1 else self.rng.choice(non_null)
+        if kind is None:
+            kind = _implied_type(schema)
+        if kind == "object":
+            return self._object(schema, depth, level)
+        if kind == "array":
+            return self._array(schema, name, depth, level)
+        if kind == "string":
+            return self._string(schema, name)
+        if kind == "integer":
+            return self._number(schema, name, integer=True)
+        if kind == "number":
+            return self._number(schema, name, integer=False)
+        if kind == "boolean":
+            return self.rng.random() < 0.5
+        if kind == "null":
+            return None
+        return self._untyped(name)
+
+    # -- references and branches ---------------------------------------------------------------------------------
+
+    def _resolve(self, ref: JSON) -> JSON:
+        if not isinstance(ref, str) or not ref.startswith("#"):
+            return {}
+        target: JSON = self.root
+        for part in ref.removeprefix("#").removeprefix("/").split("/") if ref != "#" else ():
+            part = part.replace("~1", "/").replace("~0", "~")
+            target = target.get(part) if isinstance(target, dict) else None
+        return target if isinstance(target, dict | bool) else {}
+
+    def _choose_branch(self, branches: list[JSON], depth: int) -> JSON:
+        if depth >= _MAX_DEPTH:
+            ending = [b for b in branches if not self._recurses(b)]
+            nulls = [b for b in ending if isinstance(b, dict) and b.get("type") == "null"]
+            return (nulls or ending or branches)[0]
+        non_null = [b for b in branches if not (isinstance(b, dict) and b.get("type") == "null")]
+        # Mostly a real value; sometimes the null branch, as a model would for an optional field.
+        if non_null and (len(non_null) == len(branches) or self.rng.random() < 0.8):
+            return self.rng.choice(non_null)
+        return self.rng.choice(branches)
+
+    def _recurses(self, schema: JSON) -> bool:
+        return "$ref" in repr(schema)
+
+    # -- objects and arrays --------------------------------------------------------------------------------------
+
+    def _object(self, schema: JSONObject, depth: int, level: int) -> JSONObject:
+        properties = schema.get("properties") if isinstance(schema.get("properties"), dict) else {}
+        required = [r for r in schema.get("required") or () if isinstance(r, str)]
+        result: JSONObject = {}
+        for key, sub in (properties or {}).items():
+            optional = key not in required
+            if optional and (depth >= _MAX_DEPTH or self.rng.random() < 0.3):
+                continue
+            result[key] = self.value(sub, key, depth, level)
+        additional = schema.get("additionalProperties", True)
+        for key in required:  # required names without a property schema
+            if key not in result:
+                result[key] = self.value(additional if isinstance(additional, dict) else {}, key, depth, level)
+        minimum = schema.get("minProperties")
+        if isinstance(minimum, int) and additional is not False:
+            index = 0
+            while len(result) < minimum:
+                key = f"{_WORDS[index % len(_WORDS)]}{index // len(_WORDS) or ''}"
+                if key not in result:
+                    result[key] = self.value(additional if isinstance(additional, dict) else {}, key, depth, level)
+                index += 1
+        return result
+
+    def _array(self, schema: JSONObject, name: str, depth: int, level: int) -> list[JSON]:
+        low = _int(schema.get("minItems"), 0)
+        high = _int(schema.get("maxItems"), max(low, 3))
+        given_prefix = schema.get("prefixItems")
+        prefix: list[JSON] = given_prefix if isinstance(given_prefix, list) else []
+        if depth >= _MAX_DEPTH:
+            count = low
+        else:
+            count = self.rng.randint(max(low, min(1, high)), max(low, min(high, low + (3 if depth < 2 else 1))))
+        items = schema.get("items", {})
+        singular = _singular(name)
+        result: list[JSON] = []
+        attempts = 0
+        while len(result) < count and attempts < count * 10 + 10:
+            attempts += 1
+            index = len(result)
+            sub = prefix[index] if index < len(prefix) else items
+            value = self.value(sub, singular, depth, level)
+            if schema.get("uniqueItems") and value in result:
+                continue
+            result.append(value)
+        return result
+
+    # -- scalars -------------------------------------------------------------------------------------------------
+
+    def _string(self, schema: JSONObject, name: str) -> str:
+        low = _int(schema.get("minLength"), 0)
+        high = _int(schema.get("maxLength"), 10_000)
+        pattern = schema.get("pattern")
+        if isinstance(pattern, str):
+            return self._pattern_string(pattern, low, high)
+        fmt = schema.get("format")
+        text = _format_value(fmt, self.rng) if isinstance(fmt, str) else None
+        if text is None:
+            text = _named_string(name, self.rng)
+        if len(text) > high:
+            text = text[:high].rstrip() if fmt is None else text[:high]
+            text = text.ljust(min(low, high), "x")
+        if len(text) < low:
+            text = text + "x" * (low - len(text))
+        return text
+
+    def _pattern_string(self, pattern: str, low: int, high: int) -> str:
+        try:
+            compiled = re.compile(pattern)
+            tree = _sre.parse(pattern)
+        except (re.error, RecursionError):
+            return _FALLBACK_PATTERN_TEXT
+        for _ in range(20):
+            try:
+                text = self._from_tree(tree)
+            except (ValueError, RecursionError):
+                break
+            if compiled.search(text) and low <= len(text) <= high:
+                return text
+        for candidate in (_FALLBACK_PATTERN_TEXT, "", "a", "0", "A1"):
+            if compiled.search(candidate) and low <= len(candidate) <= high:
+                return candidate
+        return _FALLBACK_PATTERN_TEXT
+
+    def _from_tree(self, tree: Any) -> str:
+        out: list[str] = []
+        for op, arg in tree:
+            kind = str(op)
+            if kind == "LITERAL":
+                out.append(chr(arg))
+            elif kind == "NOT_LITERAL":
+                out.append("a" if arg != ord("a") else "b")
+            elif kind == "ANY":
+                out.append(self.rng.choice(string.ascii_lowercase))
+            elif kind == "IN":
+                out.append(self._from_set(arg))
+            elif kind in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT"):
+                low, high, sub = arg
+                high = min(high, low + 3) if high != _sre.MAXREPEAT else low + 3
+                count = self.rng.randint(low, max(low, high if low else max(1, min(high, 3))))
+                out.extend(self._from_tree(sub) for _ in range(count))
+            elif kind == "SUBPATTERN":
+                out.append(self._from_tree(arg[-1]))
+            elif kind == "ATOMIC_GROUP":
+                out.append(self._from_tree(arg))
+            elif kind == "BRANCH":
+                out.append(self._from_tree(self.rng.choice(arg[1])))
+            elif kind in ("AT", "ASSERT", "ASSERT_NOT"):
+                continue
+            else:
+                raise ValueError(kind)
+        return "".join(out)
+
+    def _from_set(self, items: Any) -> str:
+        if items and str(items[0][0]) == "NEGATE":
+            for candidate in "aA0_x-":
+                if not any(_in_item(op, arg, candidate) for op, arg in items[1:]):
+                    return candidate
+            raise ValueError("negated set")
+        op, arg = self.rng.choice(items)
+        kind = str(op)
+        if kind == "LITERAL":
+            return chr(arg)
+        if kind == "RANGE":
+            return chr(self.rng.randint(arg[0], min(arg[1], arg[0] + 25)))
+        if kind == "CATEGORY":
+            return {"CATEGORY_DIGIT": "7", "CATEGORY_SPACE": " ", "CATEGORY_WORD": "w"}.get(str(arg), "x")
+        raise ValueError(kind)
+
+    def _number(self, schema: JSONObject, name: str, *, integer: bool) -> int | float:
+        low = _num(schema.get("minimum"))
+        high = _num(schema.get("maximum"))
+        ex_low = _num(schema.get("exclusiveMinimum"))
+        ex_high = _num(schema.get("exclusiveMaximum"))
+        step = 1.0 if integer else 0.01
+        if ex_low is not None:
+            low = max(low, ex_low + step) if low is not None else ex_low + step
+        if ex_high is not None:
+            high = min(high, ex_high - step) if high is not None else ex_high - step
+        if integer:
+            low = math.ceil(low) if low is not None else None
+            high = math.floor(high) if high is not None else None
+        guess = _named_number(name, self.rng, integer)
+        if low is not None and guess < low:
+            guess = low + (self.rng.randint(0, 5) if high is None or high - low >= 5 else 0)
+        if high is not None and guess > high:
+            guess = high
+        if low is not None and guess < low:
+            guess = low
+        multiple = _num(schema.get("multipleOf"))
+        if multiple:
+            guess = _multiple_near(guess, multiple, low, high, ex_low, ex_high)
+        if integer:
+            return int(guess)
+        return float(guess) if isinstance(guess, float) else guess
+
+    def _untyped(self, name: str) -> JSON:
+        return _named_string(name, self.rng)
+
+
+def _merge(base: JSONObject, extra: JSONObject) -> JSONObject:
+    merged = dict(base)
+    for key, value in extra.items():
+        if key == "properties" and isinstance(merged.get(key), dict) and isinstance(value, dict):
+            merged[key] = {**merged[key], **value}
+        elif key == "required" and isinstance(merged.get(key), list) and isinstance(value, list):
+            merged[key] = [*merged[key], *value]
+        else:
+            merged[key] = value
+    return merged
+
+
+def _implied_type(schema: JSONObject) -> str | None:
+    if "properties" in schema or "additionalProperties" in schema or "required" in schema:
+        return "object"
+    if "items" in schema or "prefixItems" in schema or "minItems" in schema:
+        return "array"
+    if {"minLength", "maxLength", "pattern", "format"} & schema.keys():
+        return "string"
+    if {"minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf"} & schema.keys():
+        return "number"
+    return None
+
+
+def _in_item(op: Any, arg: Any, char: str) -> bool:
+    kind = str(op)
+    if kind == "LITERAL":
+        return bool(arg == ord(char))
+    if kind == "RANGE":
+        return bool(arg[0] <= ord(char) <= arg[1])
+    if kind == "CATEGORY":
+        return bool(re.fullmatch({"CATEGORY_DIGIT": r"\d", "CATEGORY_SPACE": r"\s"}.get(str(arg), r"\w"), char))
+    return True
+
+
+def _int(value: JSON, default: int) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) else default
+
+
+def _num(value: JSON) -> float | None:
+    return value if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def _multiple_near(
+    guess: float, multiple: float, low: float | None, high: float | None, ex_low: float | None, ex_high: float | None
+) -> float:
+    def fits(value: float) -> bool:
+        if low is not None and value < low or high is not None and value > high:
+            return False
+        if ex_low is not None and value <= ex_low or ex_high is not None and value >= ex_high:
+            return False
+        if isinstance(multiple, float):
+            quotient = value / multiple
+            return int(quotient) == quotient
+        return value % multiple == 0
+
+    start = round(guess / multiple)
+    for offset in range(0, 200):
+        for k in (start + offset, start - offset):
+            value = k * multiple
+            value = round(value) if float(value).is_integer() else round(value, 10)
+            if fits(value):
+                return value
+    return guess
+
+
+# -- plausible values from names and formats ---------------------------------------------------------------------
+
+
+def _words(name: str) -> list[str]:
+    spaced = re.sub(r"([a-z0-9])([A-Z])", r"\1 \2", name)
+    return [word for word in re.split(r"[^A-Za-z0-9]+", spaced.lower()) if word]
+
+
+def _singular(name: str) -> str:
+    if name.endswith("ies"):
+        return name[:-3] + "y"
+    if name.endswith("s") and not name.endswith("ss"):
+        return name[:-1]
+    return name
+
+
+def _format_value(fmt: str, rng: random.Random) -> str | None:
+    if fmt == "email":
+        return f"{rng.choice(_FIRST_NAMES).lower()}.{rng.choice(_LAST_NAMES).lower()}@example.com"
+    if fmt == "date":
+        return _date(rng)
+    if fmt == "date-time":
+        return f"{_date(rng)}T{rng.randint(8, 18):02d}:{rng.choice((0, 15, 30, 45)):02d}:00Z"
+    if fmt == "time":
+        return f"{rng.randint(8, 18):02d}:{rng.choice((0, 15, 30, 45)):02d}:00Z"
+    if fmt == "duration":
+        return f"PT{rng.randint(1, 12)}H"
+    if fmt in ("uri", "url", "iri", "uri-reference"):
+        return f"https://example.com/{rng.choice(_WORDS)}"
+    if fmt == "uuid":
+        return _uuid(rng)
+    if fmt == "hostname":
+        return f"{rng.choice(_WORDS)}.example.com"
+    if fmt == "ipv4":
+        return f"192.0.2.{rng.randint(1, 254)}"
+    if fmt == "ipv6":
+        return f"2001:db8::{rng.randint(1, 0xFFFF):x}"
+    return None
+
+
+def _date(rng: random.Random) -> str:
+    return f"{rng.randint(2019, 2026)}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}"
+
+
+def _uuid(rng: random.Random) -> str:
+    digits = f"{rng.getrandbits(128):032x}"
+    return f"{digits[:8]}-{digits[8:12]}-4{digits[13:16]}-a{digits[17:20]}-{digits[20:]}"
+
+
+def _named_string(name: str, rng: random.Random) -> str:
+    words = _words(name)
+    last = words[-1] if words else ""
+    first = rng.choice(_FIRST_NAMES)
+    family = rng.choice(_LAST_NAMES)
+    if "email" in words or last == "mail":
+        return f"{first.lower()}.{family.lower()}@example.com"
+    if last in ("url", "uri", "link", "website", "homepage", "href"):
+        return f"https://example.com/{rng.choice(_WORDS)}"
+    if last in ("id", "uuid", "guid") or name == "id":
+        return _uuid(rng) if last != "id" else f"{words[0] if len(words) > 1 else 'id'}_{rng.getrandbits(32):08x}"
+    if last in ("date", "birthday", "dob", "day") or name.endswith("_on"):
+        return _date(rng)
+    if last in ("timestamp", "time", "datetime") or name.endswith("_at"):
+        return f"{_date(rng)}T{rng.randint(8, 18):02d}:00:00Z"
+    if words[:1] == ["first"] or last in ("firstname", "given"):
+        return first
+    if words[:1] in (["last"], ["family"], ["sur"]) or last in ("lastname", "surname"):
+        return family
+    if last in ("author", "person", "user", "username", "customer", "owner", "assignee") or name == "name":
+        return f"{first} {family}" if last != "username" else f"{first.lower()}{rng.randint(1, 99)}"
+    if last in ("city", "town", "location", "place", "destination", "origin"):
+        return rng.choice(_CITIES)
+    if last in ("country", "nation"):
+        return rng.choice(_COUNTRIES)
+    if last in ("company", "organization", "organisation", "employer", "vendor", "brand"):
+        return rng.choice(_COMPANIES)
+    if last in ("phone", "telephone", "mobile"):
+        return f"+1-555-{rng.randint(100, 999)}-{rng.randint(1000, 9999)}"
+    if last in ("address", "street"):
+        return f"{rng.randint(1, 999)} {rng.choice(_WORDS).title()} Street"
+    if last in ("zip", "postcode", "postal", "zipcode"):
+        return f"{rng.randint(10000, 99999)}"
+    if last in ("currency",):
+        return rng.choice(("USD", "EUR", "JPY", "GBP"))
+    if last in ("language", "lang", "locale"):
+        return rng.choice(("English", "French", "Japanese", "Portuguese"))
+    if last in ("color", "colour"):
+        return rng.choice(_COLORS)
+    if last in ("description", "summary", "text", "content", "body", "message", "comment", "notes", "note", "reason"):
+        return rng.choice(_SENTENCES)
+    if last in ("title", "headline", "subject"):
+        return f"The {rng.choice(_WORDS).title()} {rng.choice(_WORDS).title()}"
+    if last == "name":
+        return f"{first} {family}" if len(words) == 1 else f"{rng.choice(_WORDS).title()} {words[0].title()}"
+    if last in ("code", "sku", "number", "ref", "reference"):
+        return f"{rng.choice(string.ascii_uppercase)}{rng.choice(string.ascii_uppercase)}-{rng.randint(1000, 9999)}"
+    if last in ("status", "state"):
+        return rng.choice(("active", "pending", "done"))
+    if last in ("tag", "keyword", "label", "category", "word"):
+        return rng.choice(_WORDS)
+    if last in ("query", "q", "search", "question", "prompt"):
+        return f"{rng.choice(_WORDS)} {rng.choice(_WORDS)}"
+    return rng.choice(_WORDS)
+
+
+def _named_number(name: str, rng: random.Random, integer: bool) -> float:
+    words = _words(name)
+    last = words[-1] if words else ""
+    if last == "age":
+        return rng.randint(18, 80)
+    if last in ("year",):
+        return rng.randint(1990, 2026)
+    if last in ("month",):
+        return rng.randint(1, 12)
+    if last in ("day",):
+        return rng.randint(1, 28)
+    if last in ("count", "quantity", "qty", "number", "num", "total", "size", "amount", "items") and integer:
+        return rng.randint(1, 12)
+    if last in ("price", "cost", "amount", "total", "balance", "salary", "subtotal", "fee"):
+        return rng.randint(100, 99_999) / 100 if not integer else rng.randint(1, 500)
+    if last in ("score", "confidence", "probability", "ratio", "rate", "weight"):
+        return rng.randint(0, 100) / 100 if not integer else rng.randint(0, 10)
+    if last in ("latitude", "lat"):
+        return rng.randint(-8000, 8000) / 100
+    if last in ("longitude", "lon", "lng"):
+        return rng.randint(-17_000, 17_000) / 100
+    if last in ("rating", "stars"):
+        return rng.randint(1, 5)
+    if last in ("temperature", "temp", "celsius"):
+        return rng.randint(-5, 32)
+    if last in ("percent", "percentage"):
+        return rng.randint(0, 100)
+    if last in ("id", "index", "rank", "position", "page"):
+        return rng.randint(1, 999)
+    return rng.randint(1, 100) if integer else rng.randint(100, 10_000) / 100
