@@ -189,6 +189,7 @@ def _watching(service: MockService) -> Callable[[Starlette], AbstractAsyncContex
 ROUTES = [
     Route("/v1/responses", responses.create_response, methods=["POST"]),
     Route("/v1/responses/input_tokens", responses.count_tokens, methods=["POST"]),
+    Route("/v1/responses/compact", responses.compact, methods=["POST"]),
     Route("/v1/responses/{response_id}", responses.retrieve_response, methods=["GET"]),
     Route("/v1/responses/{response_id}", responses.delete_response, methods=["DELETE"]),
     Route("/v1/responses/{response_id}/cancel", responses.cancel_response, methods=["POST"]),

@@ -6,6 +6,9 @@ turn is every earlier turn's input items and output, oldest first (not their `in
 
 from __future__ import annotations
 
+import base64
+import zlib
+
 from .context import RequestContext
 from .errors import invalid_request
 from .ids import ResponseIds
@@ -20,7 +23,17 @@ _ITEM_PREFIXES = {"message": "msg", "function_call": "fc", "function_call_output
 
 def input_item_resources(ctx: RequestContext, ids: ResponseIds) -> list[JSONObject]:
     """This turn's input items as `input_items` lists them: each with an id and a status."""
-    return [item_resource(item, ids) for item in ctx.turn_items]
+    return input_item_resources_of(ctx.turn_items, ids)
+
+
+def input_item_resources_of(items: list[JSONObject], ids: ResponseIds) -> list[JSONObject]:
+    return [item_resource(item, ids) for item in items]
+
+
+def compaction_blob(item_id: str, text: str) -> JSONObject:
+    """A `compaction` item: opaque content standing for a compacted context (its text, encoded)."""
+    encoded = base64.urlsafe_b64encode(zlib.compress(text.encode())).decode()
+    return {"type": "compaction", "id": item_id, "encrypted_content": "gAAAAA" + encoded}
 
 
 def item_resource(item: JSONObject, ids: ResponseIds) -> JSONObject:

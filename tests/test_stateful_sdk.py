@@ -270,3 +270,25 @@ def test_sqlite_state_survives_a_restart(tmp_path: Path) -> None:
         with openai.OpenAI(base_url=second.base_url, api_key="k") as client:
             fetched = client.responses.retrieve(created.id)
     assert fetched.output_text == created.output_text
+
+
+def test_compact_a_chain_and_continue_from_it(client: openai.OpenAI) -> None:
+    first = client.responses.create(model="gpt-4.1", input="My name is Ada.")
+    raw = client.responses.with_raw_response.compact(
+        model="gpt-4.1", previous_response_id=first.id, input="Keep it short."
+    )
+    compacted, wire = raw.parse(), raw.http_response.json()
+
+    conformance.assert_conforms(wire, "CompactResource")
+    assert compacted.object == "response.compaction"
+    *messages, summary = wire["output"]
+    assert [m["content"][0]["text"] for m in messages] == ["My name is Ada.", "Keep it short."]
+    assert summary["type"] == "compaction" and summary["id"].startswith("cmp_") and summary["encrypted_content"]
+    usage = wire["usage"]
+    assert usage["total_tokens"] == usage["input_tokens"] + usage["output_tokens"]
+
+    follow_up = client.responses.create(model="gpt-4.1", input=[*wire["output"], {"role": "user", "content": "Go."}])
+    assert follow_up.status == "completed"
+    with pytest.raises(openai.BadRequestError) as missing:
+        client.post("/responses/compact", body={"input": "x"}, cast_to=object)
+    assert missing.value.param == "model"

@@ -16,7 +16,7 @@ from ..context import RequestContext
 from ..delivery import SSE_MEDIA_TYPE, DeliveredAnswer, Plan, json_plan, splitter, stream_plan
 from ..errors import invalid_request
 from ..faults import Delivery, Fault
-from ..history import input_item_resources
+from ..history import compaction_blob, input_item_resources, input_item_resources_of
 from ..http_errors import error_body
 from ..ids import ResponseIds
 from ..journal import Entry
@@ -199,6 +199,49 @@ async def list_input_items(request: Request) -> Response:
         request.path_params["response_id"], limit=limit, order=order, after=after, before=before
     )
     return JSONBody(page)
+
+
+COMPACT_FIELDS = frozenset(
+    {
+        "model", "input", "previous_response_id", "instructions", "prompt_cache_key", "prompt_cache_retention",
+        "prompt_cache_options", "service_tier",
+    }
+)  # fmt: skip
+
+
+async def compact(request: Request) -> Response:
+    """`POST /v1/responses/compact`: the context (a chain and/or input) compacted to its user messages and one
+    opaque `compaction` item, which later requests may send back as input."""
+    service = service_of(request)
+    check_api_key(request, service.settings.api_keys)
+    body = await read_json_object(request, service.settings.max_body_bytes)
+    unknown = [key for key in body if key not in COMPACT_FIELDS]
+    if unknown:
+        raise invalid_request(f"Unknown parameter: '{unknown[0]}'.", param=unknown[0], code="unknown_parameter")
+    if not isinstance(body.get("model"), str) or not body["model"]:
+        raise invalid_request("Missing required parameter: 'model'.", param="model", code="missing_required_parameter")
+    ctx = service.context_for(body, dict(request.headers))
+    now = int(service.clock())
+    ids = service.ids.response_family(now)
+    kept = [item for item in input_item_resources_of(ctx.input_items, ids) if item.get("role") == "user"]
+    summary = compaction_blob(ids.new("cmp"), ctx.input_text)
+    input_tokens = count_input_tokens(body, ctx.history)
+    output_tokens = max(1, len(summary["encrypted_content"]) // 16)
+    return JSONBody(
+        {
+            "id": ids.response_id,
+            "object": "response.compaction",
+            "created_at": now,
+            "output": [*kept, summary],
+            "usage": {
+                "input_tokens": input_tokens,
+                "input_tokens_details": {"cache_write_tokens": 0, "cached_tokens": 0},
+                "output_tokens": output_tokens,
+                "output_tokens_details": {"reasoning_tokens": 0},
+                "total_tokens": input_tokens + output_tokens,
+            },
+        }
+    )
 
 
 async def count_tokens(request: Request) -> Response:
