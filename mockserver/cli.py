@@ -48,7 +48,9 @@ def _parser() -> argparse.ArgumentParser:
         "--profile", choices=PROFILES, help="request validation rules (default openai; env MOCKSERVER_PROFILE)"
     )
     serve.add_argument("--max-body-bytes", type=int, help="largest request body accepted (default 16 MiB)")
-    serve.add_argument("--seed", type=int, help="seed for ids, so runs are reproducible (env MOCKSERVER_SEED)")
+    serve.add_argument(
+        "--seed", type=int, help="seed for ids and default answers, so runs are reproducible (env MOCKSERVER_SEED)"
+    )
     state = serve.add_argument_group("state")
     state.add_argument(
         "--state",

@@ -7,11 +7,14 @@ Every field the live API writes is written, with `null` where it has no value.
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 from dataclasses import dataclass
 
 from .budget import within_budget
 from .context import RequestContext
 from .ids import ResponseIds
+from .logprobs import LOGPROBS_INCLUDE, text_logprobs
 from .models import is_reasoning_model
 from .replies import ModelReply
 from .tokens import count_input_tokens, estimate_tokens
@@ -47,6 +50,9 @@ def build_response(
         output = within_budget(output, body.get("max_output_tokens"))
     if reply.status == "incomplete" and output:
         output[-1]["status"] = "incomplete"
+    if LOGPROBS_INCLUDE in (body.get("include") or ()):
+        top = body.get("top_logprobs")
+        output = [_with_logprobs(item, top if isinstance(top, int) else 0) for item in output]
     response: JSONObject = {
         "id": ids.response_id,
         "object": "response",
@@ -195,11 +201,24 @@ def _render_item(spec: JSONObject, ids: ResponseIds, ctx: RequestContext) -> JSO
     if kind == "reasoning":
         item = {"id": spec.get("id") or ids.new("rs"), "type": "reasoning"}
         if "reasoning.encrypted_content" in (ctx.body.get("include") or ()):
-            item["encrypted_content"] = _fake_encrypted_content(item["id"])
+            item["encrypted_content"] = fake_encrypted_content(item["id"])
         item["summary"] = [{"type": "summary_text", "text": text} for text in spec.get("summary", ())]
         return item
     # Any other item type is sent as written in the scenario, with an id if it has none.
     return {"id": ids.new(kind.split("_")[0][:3]), **spec}
+
+
+def _with_logprobs(item: JSONObject, top: int) -> JSONObject:
+    """A message whose `output_text` parts carry log probabilities (those a scenario wrote are kept)."""
+    if item["type"] != "message":
+        return item
+    parts = [
+        {**part, "logprobs": text_logprobs(part["text"], top)}
+        if part["type"] == "output_text" and not part.get("logprobs")
+        else part
+        for part in item["content"]
+    ]
+    return {**item, "content": parts}
 
 
 def _render_part(part: JSONObject) -> JSONObject:
@@ -213,9 +232,47 @@ def _render_part(part: JSONObject) -> JSONObject:
     }
 
 
-def _fake_encrypted_content(item_id: str) -> str:
-    # Shaped like the live API's Fernet tokens (they start with "gAAAAA"); the content is meaningless.
-    return "gAAAAA" + base64.urlsafe_b64encode(item_id.encode() * 3).decode()
+_FERNET_VERSION = b"\x80"
+_FERNET_TIME = (1_750_000_000).to_bytes(8, "big")  # fixed, so the same item id always gives the same bytes
+_FERNET_KEY = b"mockserver reasoning"
+
+
+def fake_encrypted_content(item_id: str) -> str:
+    """A blob shaped like the live API's Fernet tokens (version, time, IV, ciphertext, HMAC; base64url, starting
+    "gAAAAAB"), opaque to a client but carrying the item id, which `encrypted_item_id` reads back."""
+    plain = item_id.encode()
+    iv = hashlib.sha256(b"iv:" + plain).digest()[:16]
+    body = _FERNET_VERSION + _FERNET_TIME + iv + _xor(plain, iv)
+    return base64.urlsafe_b64encode(body + hmac.digest(_FERNET_KEY, body, "sha256")).decode()
+
+
+def encrypted_item_id(blob: str) -> str | None:
+    """The id of the reasoning item a blob from `fake_encrypted_content` was made for; `None` for any other blob."""
+    try:
+        raw = base64.urlsafe_b64decode(blob.encode())
+    except (ValueError, UnicodeEncodeError):
+        return None
+    body, tag = raw[:-32], raw[-32:]
+    if (
+        len(body) < 25
+        or not body.startswith(_FERNET_VERSION)
+        or not hmac.compare_digest(tag, hmac.digest(_FERNET_KEY, body, "sha256"))
+    ):
+        return None
+    iv = body[9:25]
+    try:
+        return _xor(body[25:], iv).decode()
+    except UnicodeDecodeError:
+        return None
+
+
+def _xor(data: bytes, iv: bytes) -> bytes:
+    stream = b""
+    counter = 0
+    while len(stream) < len(data):
+        stream += hashlib.sha256(_FERNET_KEY + iv + counter.to_bytes(4, "big")).digest()
+        counter += 1
+    return bytes(a ^ b for a, b in zip(data, stream, strict=False))
 
 
 def output_item_text(item: JSONObject) -> str:

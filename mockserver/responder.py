@@ -11,8 +11,14 @@ What it answers, in order:
 - `max_output_tokens`: when the answer costs more, it is `incomplete` (`max_output_tokens`) and `render` cuts it
   where the budget runs out (`budget.py`).
 
-Every random choice comes from a `random.Random` seeded with a hash of the request (without `stream`), so the
-streamed and plain answers to the same request carry the same content.
+Every random choice comes from a `random.Random` seeded with a hash of the request (without `stream`) and the seed:
+the request's `x-mock-seed` header, else the server's `--seed`. So the streamed and plain answers to the same request
+carry the same content, and another seed gives another answer.
+
+Before answering, the input is measured against the model's context window (`models.context_window`): larger input
+is the live API's 400 `context_length_exceeded`, unless `truncation` is `auto` (then `usage.input_tokens` is capped at
+the window, as if the oldest items had been dropped). Scenarios decide their own answers: none of this applies to
+them.
 """
 
 from __future__ import annotations
@@ -20,13 +26,15 @@ from __future__ import annotations
 import hashlib
 import json
 import random
+from dataclasses import replace
 
 from .budget import reasoning_tokens
 from .context import RequestContext
+from .errors import invalid_request
 from .generate import generate
-from .models import is_reasoning_model
+from .models import context_window, is_reasoning_model
 from .replies import ModelReply
-from .tokens import estimate_tokens
+from .tokens import count_input_tokens, estimate_tokens
 from .toolcalls import answered_since_last_user, plan_calls
 from .types import JSONObject
 
@@ -35,10 +43,36 @@ _OUTPUT_LIMIT = 200
 SEED_HEADER = "x-mock-seed"
 _EFFORT_SCALE = {"none": 0.0, "minimal": 0.25, "low": 0.5, "medium": 1.0, "high": 2.0, "xhigh": 3.0}
 _UNSEEDED_KEYS = frozenset(("stream", "stream_options", "background", "store", "metadata"))
+CONTEXT_EXCEEDED = "Your input exceeds the context window of this model. Please adjust your input and try again."
+_QUOTE_LEADS = (
+    'This is a mock response from mockserver to: "{}"',
+    'You asked: "{}". This is a mock answer from mockserver.',
+    'mockserver here, answering "{}" with a mock response.',
+    'A mock reply to "{}", from mockserver.',
+)
 
 
-def default_reply(ctx: RequestContext) -> ModelReply:
-    rng = request_rng(ctx)
+def default_reply(ctx: RequestContext, seed: int | None = None) -> ModelReply:
+    """The answer to `ctx`; `seed` is the server's `--seed` (the request's `x-mock-seed` header overrides it)."""
+    input_tokens = _input_within_window(ctx)
+    reply = _answer(ctx, request_rng(ctx, seed))
+    if input_tokens is None:
+        return reply
+    return replace(reply, usage={**(reply.usage or {}), "input_tokens": input_tokens})
+
+
+def _input_within_window(ctx: RequestContext) -> int | None:
+    """`None` when the input fits the model's window; the window when it does not and `truncation` is `auto`;
+    otherwise the live API's 400."""
+    window = context_window(ctx.model)
+    if count_input_tokens(ctx.body, ctx.history) <= window:
+        return None
+    if ctx.body.get("truncation") == "auto":
+        return window
+    raise invalid_request(CONTEXT_EXCEEDED, param="input", code="context_length_exceeded")
+
+
+def _answer(ctx: RequestContext, rng: random.Random) -> ModelReply:
     calls = plan_calls(ctx, rng)
     output: list[JSONObject] = []
     if is_reasoning_model(ctx.model):
@@ -51,11 +85,13 @@ def default_reply(ctx: RequestContext) -> ModelReply:
     return _within_budget(tuple(output), ctx)
 
 
-def request_rng(ctx: RequestContext) -> random.Random:
-    """A generator seeded by the request's content (and the chain it continues)."""
+def request_rng(ctx: RequestContext, seed: int | None = None) -> random.Random:
+    """A generator seeded by the request's content (and the chain it continues) and by the seed: the
+    `x-mock-seed` header when the request sends one, else `seed` (the server's)."""
     seeded = {key: value for key, value in ctx.body.items() if key not in _UNSEEDED_KEYS}
-    seed = ctx.headers.get(SEED_HEADER)
-    canonical = json.dumps([seeded, ctx.history, seed], sort_keys=True, separators=(",", ":"), default=str)
+    header = ctx.headers.get(SEED_HEADER)
+    chosen = header if header is not None else (None if seed is None else str(seed))
+    canonical = json.dumps([seeded, ctx.history, chosen], sort_keys=True, separators=(",", ":"), default=str)
     return random.Random(int.from_bytes(hashlib.sha256(canonical.encode()).digest()[:8], "big"))
 
 
@@ -65,7 +101,7 @@ def _message_text(ctx: RequestContext, rng: random.Random) -> str:
         schema = fmt.get("schema")
         return json.dumps(generate(schema if isinstance(schema, dict) else {}, rng), ensure_ascii=False)
     results = answered_since_last_user(ctx)
-    text = _from_results(results) if results else _quote_reply(ctx.last_user_text)
+    text = _from_results(results) if results else _quote_reply(ctx.last_user_text, rng)
     if fmt.get("type") == "json_object":
         return json.dumps({"answer": text}, ensure_ascii=False)
     return text
@@ -81,13 +117,13 @@ def _from_results(results: list[JSONObject]) -> str:
     return "Here is what I found: " + "; ".join(parts) + "."
 
 
-def _quote_reply(user_text: str) -> str:
+def _quote_reply(user_text: str, rng: random.Random) -> str:
     if not user_text.strip():
         return "This is a mock response from mockserver."
     snippet = " ".join(user_text.split())
     if len(snippet) > _QUOTE_LIMIT:
         snippet = snippet[: _QUOTE_LIMIT - 1] + "…"
-    return f'This is a mock response from mockserver to: "{snippet}"'
+    return rng.choice(_QUOTE_LEADS).format(snippet)
 
 
 def _reasoning(ctx: RequestContext, calls: list[JSONObject]) -> JSONObject:

@@ -81,7 +81,7 @@ class MockService:
             return selection.reply, selection.scenario.name
         if self.settings.strict or ctx.headers.get(STRICT_HEADER, "").lower() in ("1", "true", "yes"):
             raise invalid_request(self.engine.explain(ctx), code="no_scenario_matched")
-        return default_reply(ctx), None
+        return default_reply(ctx, self.settings.seed), None
 
     def clear_state(self) -> None:
         """Forget stored responses, conversations, call counts, states and the journal."""

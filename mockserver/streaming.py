@@ -11,19 +11,18 @@ Every event has `type` first, then its fields in alphabetical order, as the live
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Callable, Iterator
 from typing import TypeAlias
 
 from .ids import ResponseIds
 from .jsonio import dumps
+from .logprobs import TOKEN_PIECE as _DELTA_PIECE
 from .render import in_progress_snapshot
 from .types import JSON, JSONObject
 
 _TERMINAL_EVENT = {"completed": "response.completed", "incomplete": "response.incomplete", "failed": "response.failed"}
-
-# A word with its leading space, a run of punctuation, or bare white space: close to how tokens split text.
-_DELTA_PIECE = re.compile(r"\s*\w+|\s*[^\w\s]+|\s+")
 
 
 # A word with its leading white space (and the white space that ends the text), or white space alone.
@@ -123,8 +122,9 @@ def _part_events(
         return
     empty = {"type": "output_text", "annotations": [], "logprobs": [], "text": ""}
     yield seq.event("response.content_part.added", {**where, "part": empty})
-    for piece in seq.split(part["text"]):
-        fields = {"content_index": content_index, "delta": piece, "item_id": item_id, "logprobs": []}
+    pieces = seq.split(part["text"])
+    for piece, logprobs in zip(pieces, share_logprobs(pieces, part.get("logprobs") or []), strict=True):
+        fields = {"content_index": content_index, "delta": piece, "item_id": item_id, "logprobs": logprobs}
         fields["output_index"] = index
         yield seq.delta("response.output_text.delta", fields)
     for annotation_index, annotation in enumerate(part["annotations"]):
@@ -132,9 +132,30 @@ def _part_events(
             "response.output_text.annotation.added",
             {"annotation": annotation, "annotation_index": annotation_index, **where},
         )
-    done = {"content_index": content_index, "item_id": item_id, "logprobs": [], "output_index": index}
+    done = {"content_index": content_index, "item_id": item_id, "logprobs": part.get("logprobs") or []}
+    done["output_index"] = index
     yield seq.event("response.output_text.done", {**done, "text": part["text"]})
     yield seq.event("response.content_part.done", {**where, "part": part})
+
+
+def share_logprobs(pieces: list[str], logprobs: list[JSONObject]) -> list[list[JSONObject]]:
+    """The log probabilities each delta carries: those of the tokens that end within it (one a delta with the
+    default, token-like cut). Entries whose tokens do not spell the text all go with the last delta."""
+    shares: list[list[JSONObject]] = [[] for _ in pieces]
+    if not logprobs or not pieces:
+        return shares
+    if "".join(str(entry.get("token", "")) for entry in logprobs) != "".join(pieces):
+        shares[-1] = list(logprobs)
+        return shares
+    piece_ends = list(itertools.accumulate(len(piece) for piece in pieces))
+    token_end = 0
+    slot = 0
+    for entry in logprobs:
+        token_end += len(str(entry["token"]))
+        while slot < len(pieces) - 1 and piece_ends[slot] < token_end:
+            slot += 1
+        shares[slot].append(entry)
+    return shares
 
 
 def _arguments_events(seq: _Sequencer, index: int, item: JSONObject) -> Iterator[JSONObject]:

@@ -13,6 +13,8 @@ from ..jsonio import dumps
 from ..service import MockService
 from ..types import JSONObject
 
+MAX_NESTING = 100  # levels of arrays and objects in a request body; deeper is refused with a 400
+
 
 class JSONBody(JSONResponse):
     """A JSON answer rendered by `jsonio` (compact, UTF-8, as the other answers)."""
@@ -67,6 +69,13 @@ async def read_json_object(request: Request, limit: int) -> JSONObject:
     raw = await _read_limited(request, limit)
     try:
         body = json.loads(raw, parse_constant=_reject_constant)
+        if raw.count(b"[") + raw.count(b"{") > MAX_NESTING and _depth(body) > MAX_NESTING:
+            raise RecursionError
+    except RecursionError:  # answering would recurse as deep again (matching, rendering, the journal)
+        raise invalid_request(
+            f"We could not parse the JSON body of your request: it nests arrays and objects more than "
+            f"{MAX_NESTING} levels deep."
+        ) from None
     except (ValueError, UnicodeDecodeError) as exc:
         detail = (
             f" ({exc.msg} at line {exc.lineno} column {exc.colno})" if isinstance(exc, json.JSONDecodeError) else ""
@@ -96,6 +105,19 @@ async def _read_limited(request: Request, limit: int) -> bytes:
             raise _too_large(size, limit)
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+def _depth(value: object) -> int:
+    """How deep arrays and objects nest in `value` (iteratively: the value may be nested too deep to recurse)."""
+    deepest = 0
+    pending: list[tuple[object, int]] = [(value, 1)]
+    while pending:
+        node, depth = pending.pop()
+        children = node.values() if isinstance(node, dict) else node if isinstance(node, list) else None
+        if children is not None:
+            deepest = max(deepest, depth)
+            pending.extend((child, depth + 1) for child in children)
+    return deepest
 
 
 def _too_large(size: int, limit: int) -> APIError:
