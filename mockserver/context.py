@@ -75,13 +75,18 @@ class RequestContext:
         return frozenset(str(item.get("type", "message")) for item in self.input_items)
 
     @cached_property
+    def tools(self) -> list[JSONObject]:
+        """The tools offered (only well-formed entries: explain and matching see bodies nobody validated)."""
+        tools = self.body.get("tools")
+        return [tool for tool in tools if isinstance(tool, dict)] if isinstance(tools, list) else []
+
+    @cached_property
     def tool_names(self) -> frozenset[str]:
         """Names of the function and custom tools offered, plus the type of every hosted tool."""
         names: set[str] = set()
-        for tool in self.body.get("tools") or ():
-            if isinstance(tool, dict):
-                name = tool.get("name")
-                names.add(name if isinstance(name, str) else str(tool.get("type")))
+        for tool in self.tools:
+            name = tool.get("name")
+            names.add(name if isinstance(name, str) else str(tool.get("type")))
         return frozenset(names)
 
     @cached_property

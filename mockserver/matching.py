@@ -199,11 +199,7 @@ def _tools(spec: JSON, where: Where) -> Condition:
     def offered(ctx: RequestContext, name: str | None, type_: str | None) -> bool:
         if type_ is None:
             return name in ctx.tool_names
-        return any(
-            tool.get("type") == type_ and (name is None or tool.get("name") == name)
-            for tool in ctx.body.get("tools") or ()
-            if isinstance(tool, dict)
-        )
+        return any(tool.get("type") == type_ and (name is None or tool.get("name") == name) for tool in ctx.tools)
 
     return Condition(
         "tools",

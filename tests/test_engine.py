@@ -263,3 +263,12 @@ def test_schema_lists_every_error_preset_fault_and_stream_key() -> None:
     assert defs["Error"]["anyOf"][0]["enum"] == list(PRESETS)
     assert defs["FaultEntry"]["anyOf"][0]["enum"] == list(FAULT_NAMES)
     assert set(defs["Stream"]["properties"]) == set(STREAM_KEYS)
+
+
+def test_explain_copes_with_bodies_nobody_validated() -> None:
+    scenarios = ScenarioSet(parse_scenarios(NEAR_MISS_SCENARIOS, "scenarios.yaml"))
+    with TestClient(create_app(Settings(), scenarios)) as client:
+        for body in ({"tools": 5}, {"tools": [5, "x"], "input": 7}, {"text": "plain", "metadata": []}):
+            answer = client.post("/__mock__/explain", json=body)
+            assert answer.status_code == 200, answer.text
+            assert answer.json()["report"].startswith("No scenario matched this request.")
