@@ -18,6 +18,7 @@ from .history import history_for
 from .ids import IdSource
 from .journal import Journal
 from .overrides import DeliveryPolicy
+from .prompt_cache import PromptCache
 from .records import ResponseRecords
 from .replies import Reply
 from .responder import default_reply
@@ -48,6 +49,7 @@ class MockService:
         self.records = ResponseRecords(self.store, clock)
         self.conversations = Conversations(self.store, self.ids)
         self.journal = Journal(settings.journal_size)
+        self.prompt_cache = PromptCache()
 
     @property
     def scenarios(self) -> ScenarioSet:
@@ -84,7 +86,8 @@ class MockService:
         return default_reply(ctx, self.settings.seed), None
 
     def clear_state(self) -> None:
-        """Forget stored responses, conversations, call counts, states and the journal."""
+        """Forget stored responses, conversations, call counts, states, the journal and the prompt cache."""
         self.store.clear()
         self.engine.reset()
         self.journal.clear()
+        self.prompt_cache.clear()

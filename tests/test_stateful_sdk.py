@@ -292,3 +292,22 @@ def test_compact_a_chain_and_continue_from_it(client: openai.OpenAI) -> None:
     with pytest.raises(openai.BadRequestError) as missing:
         client.post("/responses/compact", body={"input": "x"}, cast_to=object)
     assert missing.value.param == "model"
+
+
+def test_repeated_long_prefixes_report_cached_tokens(client: openai.OpenAI) -> None:
+    manual = "Follow the style guide carefully. " * 200  # about 1,700 tokens
+    first = client.responses.create(model="gpt-4.1", instructions=manual, input="Question one?", prompt_cache_key="kb")
+    second = client.responses.create(model="gpt-4.1", instructions=manual, input="Question two?", prompt_cache_key="kb")
+    other_key = client.responses.create(
+        model="gpt-4.1", instructions=manual, input="Question two?", prompt_cache_key="x"
+    )
+    short = client.responses.create(model="gpt-4.1", input="Hi.", prompt_cache_key="short")
+    short_again = client.responses.create(model="gpt-4.1", input="Hi.", prompt_cache_key="short")
+
+    assert first.usage is not None and first.usage.input_tokens_details.cached_tokens == 0
+    assert second.usage is not None
+    cached = second.usage.input_tokens_details.cached_tokens
+    assert 1024 <= cached <= second.usage.input_tokens and cached % 128 == 0
+    assert other_key.usage is not None and other_key.usage.input_tokens_details.cached_tokens == 0
+    assert short_again.usage is not None and short_again.usage.input_tokens_details.cached_tokens == 0
+    assert short.usage is not None

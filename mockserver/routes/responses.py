@@ -87,6 +87,10 @@ def _model_answer(
     now = int(created)
     ids = service.ids.response_family(now)
     final = build_response(ctx, reply, ids, Timing(created_at=now, completed_at=now), billing=not ctx.stream)
+    usage = final.get("usage")
+    if usage is not None and not (reply.usage and "cached_tokens" in reply.usage):
+        cached = service.prompt_cache.cached_tokens(ctx, usage["input_tokens"])
+        usage["input_tokens_details"]["cached_tokens"] = cached
     if ctx.body.get("background") is True:
         return _background_answer(service, ctx, reply, final, ids, created)
     _remember(service, ctx, final, ids)
