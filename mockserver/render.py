@@ -32,6 +32,22 @@ _TOOL_USAGE: JSONObject = {
 }
 
 
+# The id prefixes the live API gives these item types.
+ITEM_ID_PREFIXES = {
+    "custom_tool_call": "ctc",
+    "web_search_call": "ws",
+    "file_search_call": "fs",
+    "code_interpreter_call": "ci",
+    "image_generation_call": "ig",
+    "local_shell_call": "lsh",
+    "mcp_call": "mcp",
+    "mcp_list_tools": "mcpl",
+    "mcp_approval_request": "mcpr",
+    "tool_search_call": "tsc",
+    "compaction": "cmp",
+}
+
+
 @dataclass(frozen=True)
 class Timing:
     """When the response was created and, if it finished, completed (integer Unix seconds)."""
@@ -204,8 +220,8 @@ def _render_item(spec: JSONObject, ids: ResponseIds, ctx: RequestContext) -> JSO
             item["encrypted_content"] = fake_encrypted_content(item["id"])
         item["summary"] = [{"type": "summary_text", "text": text} for text in spec.get("summary", ())]
         return item
-    # Any other item type is sent as written in the scenario, with an id if it has none.
-    return {"id": ids.new(kind.split("_")[0][:3]), **spec}
+    # Any other item type is sent as written in the scenario, with an id (of the live API's prefix) if it has none.
+    return {"id": ids.new(ITEM_ID_PREFIXES.get(kind, kind.split("_")[0][:3])), **spec}
 
 
 def _with_logprobs(item: JSONObject, top: int) -> JSONObject:

@@ -299,6 +299,7 @@ def test_custom_tools_get_custom_tool_calls(client: openai.OpenAI, stream: bool)
     (call,) = response.output
     assert call.type == "custom_tool_call" and call.name == "run_sql"
     assert call.input == "Run SQL: select 1" and call.call_id.startswith("call_")
+    assert call.id.startswith("ctc_")
 
 
 # -- reasoning and max_output_tokens ---------------------------------------------------------------------------------
