@@ -28,6 +28,13 @@ def service_of(request: Request) -> MockService:
     return service
 
 
+def authorized(request: Request) -> MockService:
+    """The service, once the request's API key has passed (see `check_api_key`)."""
+    service = service_of(request)
+    check_api_key(request, service.settings.api_keys)
+    return service
+
+
 def query_flag(request: Request, name: str) -> bool | None:
     """A boolean query parameter as the SDKs write it (`true`/`false`); absent: None."""
     value = request.query_params.get(name)

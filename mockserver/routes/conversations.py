@@ -6,46 +6,40 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from ..pagination import page_params
-from .common import JSONBody, check_api_key, read_json_object, service_of
+from .common import JSONBody, authorized, read_json_object
 
 
 async def create_conversation(request: Request) -> Response:
-    service = service_of(request)
-    check_api_key(request, service.settings.api_keys)
+    service = authorized(request)
     body = await read_json_object(request, service.settings.max_body_bytes)
     return JSONBody(service.conversations.create(body, int(service.clock())))
 
 
 async def retrieve_conversation(request: Request) -> Response:
-    service = service_of(request)
-    check_api_key(request, service.settings.api_keys)
+    service = authorized(request)
     return JSONBody(service.conversations.retrieve(request.path_params["conversation_id"]))
 
 
 async def update_conversation(request: Request) -> Response:
-    service = service_of(request)
-    check_api_key(request, service.settings.api_keys)
+    service = authorized(request)
     body = await read_json_object(request, service.settings.max_body_bytes)
     return JSONBody(service.conversations.update(request.path_params["conversation_id"], body))
 
 
 async def delete_conversation(request: Request) -> Response:
-    service = service_of(request)
-    check_api_key(request, service.settings.api_keys)
+    service = authorized(request)
     return JSONBody(service.conversations.delete(request.path_params["conversation_id"]))
 
 
 async def create_items(request: Request) -> Response:
-    service = service_of(request)
-    check_api_key(request, service.settings.api_keys)
+    service = authorized(request)
     body = await read_json_object(request, service.settings.max_body_bytes)
     added = service.conversations.add_items(request.path_params["conversation_id"], body, int(service.clock()))
     return JSONBody(added)
 
 
 async def list_items(request: Request) -> Response:
-    service = service_of(request)
-    check_api_key(request, service.settings.api_keys)
+    service = authorized(request)
     limit, order, after, before = page_params(request.query_params)
     conversation_id = request.path_params["conversation_id"]
     page = service.conversations.list_items(conversation_id, limit=limit, order=order, after=after, before=before)
@@ -53,14 +47,12 @@ async def list_items(request: Request) -> Response:
 
 
 async def retrieve_item(request: Request) -> Response:
-    service = service_of(request)
-    check_api_key(request, service.settings.api_keys)
+    service = authorized(request)
     params = request.path_params
     return JSONBody(service.conversations.item(params["conversation_id"], params["item_id"]))
 
 
 async def delete_item(request: Request) -> Response:
-    service = service_of(request)
-    check_api_key(request, service.settings.api_keys)
+    service = authorized(request)
     params = request.path_params
     return JSONBody(service.conversations.delete_item(params["conversation_id"], params["item_id"]))

@@ -30,7 +30,7 @@ from ..streaming import Splitter, encode_event, response_events, split_deltas
 from ..tokens import count_input_tokens
 from ..types import JSONObject
 from ..validation import validate_create_request
-from .common import JSONBody, check_api_key, query_flag, query_int, read_json_object, service_of
+from .common import JSONBody, authorized, query_flag, query_int, read_json_object
 
 JOURNAL_ENTRY = "mockserver.journal_entry"
 TOKEN_COUNT_FIELDS = frozenset(
@@ -47,9 +47,8 @@ def journal_entry(request: Request) -> Entry | None:
 
 
 async def create_response(request: Request) -> Response:
-    service = service_of(request)
+    service = authorized(request)
     entry = journal_entry(request)
-    check_api_key(request, service.settings.api_keys)
     body = await read_json_object(request, service.settings.max_body_bytes)
     if entry is not None:
         entry.body = body
@@ -174,8 +173,7 @@ async def _sse(events: Iterator[JSONObject]) -> AsyncIterator[bytes]:
 
 
 async def retrieve_response(request: Request) -> Response:
-    service = service_of(request)
-    check_api_key(request, service.settings.api_keys)
+    service = authorized(request)
     response_id = request.path_params["response_id"]
     if query_flag(request, "stream"):
         events = service.records.stream_plan(response_id, query_int(request, "starting_after"))
@@ -184,20 +182,17 @@ async def retrieve_response(request: Request) -> Response:
 
 
 async def delete_response(request: Request) -> Response:
-    service = service_of(request)
-    check_api_key(request, service.settings.api_keys)
+    service = authorized(request)
     return JSONBody(service.records.delete(request.path_params["response_id"]))
 
 
 async def cancel_response(request: Request) -> Response:
-    service = service_of(request)
-    check_api_key(request, service.settings.api_keys)
+    service = authorized(request)
     return JSONBody(service.records.cancel(request.path_params["response_id"]))
 
 
 async def list_input_items(request: Request) -> Response:
-    service = service_of(request)
-    check_api_key(request, service.settings.api_keys)
+    service = authorized(request)
     limit, order, after, before = page_params(request.query_params)
     page = service.records.input_items(
         request.path_params["response_id"], limit=limit, order=order, after=after, before=before
@@ -216,8 +211,7 @@ COMPACT_FIELDS = frozenset(
 async def compact(request: Request) -> Response:
     """`POST /v1/responses/compact`: the context (a chain and/or input) compacted to its user messages and one
     opaque `compaction` item, which later requests may send back as input."""
-    service = service_of(request)
-    check_api_key(request, service.settings.api_keys)
+    service = authorized(request)
     body = await read_json_object(request, service.settings.max_body_bytes)
     unknown = [key for key in body if key not in COMPACT_FIELDS]
     if unknown:
@@ -249,8 +243,7 @@ async def compact(request: Request) -> Response:
 
 
 async def count_tokens(request: Request) -> Response:
-    service = service_of(request)
-    check_api_key(request, service.settings.api_keys)
+    service = authorized(request)
     body = await read_json_object(request, service.settings.max_body_bytes)
     unknown = [key for key in body if key not in TOKEN_COUNT_FIELDS]
     if unknown:
