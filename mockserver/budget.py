@@ -1,16 +1,15 @@
 """An answer cut where the request's `max_output_tokens` runs out, as `incomplete: max_output_tokens` answers are.
 
-Tokens are counted with `tokens.estimate_tokens` (four characters a token), the same count `usage` reports, so the
-cut output reports `output_tokens` equal to the budget, as the live API does. Reasoning is spent first; the item in
-which the budget runs out keeps its text up to that token, and the items after it are dropped.
+Tokens are counted with `tokens.estimate_tokens`, the same count `usage` reports, and text is cut with
+`tokens.prefix_within`, so the cut output reports `output_tokens` equal to the budget, as the live API does.
+Reasoning is spent first; the item in which the budget runs out keeps its text up to that token, and the items after
+it are dropped.
 """
 
 from __future__ import annotations
 
-from .tokens import estimate_tokens
+from .tokens import estimate_tokens, prefix_within
 from .types import JSON, JSONObject
-
-_CHARS_PER_TOKEN = 4  # the rate estimate_tokens counts at: a prefix this long counts exactly that many tokens
 
 
 def within_budget(output: list[JSONObject], budget: JSON) -> list[JSONObject]:
@@ -56,4 +55,4 @@ def _cut_text(text: str, left: int) -> tuple[str, int]:
     tokens = estimate_tokens(text)
     if tokens <= left:
         return text, left - tokens
-    return text[: left * _CHARS_PER_TOKEN], 0
+    return prefix_within(text, left), 0

@@ -1,22 +1,60 @@
-"""A deterministic token estimate, shared by `usage` and anything that counts tokens.
+"""A deterministic token estimate, shared by `usage`, budgets, context windows and caching.
 
-Real tokenizers give about four characters of English per token; this estimate follows that rule so figures look
-plausible and the same text always counts the same.
+Text is cut into the pieces a BPE tokenizer starts from (a word with its leading space, a run of up to three digits,
+a run of punctuation, white space), and each piece costs what such pieces cost in the GPT-4o/GPT-5 encoding on
+average: a word about seven letters a token, other ASCII two characters, other scripts one and a half. On a sample
+of prose, code, JSON and other languages it is about 10% from o200k_base (`tests/benchmarks/bench_tokens.py`).
 """
 
 from __future__ import annotations
 
 import json
+import math
+import re
 from collections.abc import Sequence
 
 from .types import JSON
+
+_PIECE = re.compile(r" ?[A-Za-z]+| ?[0-9]{1,3}| ?[^\sA-Za-z0-9]+|\s+")
+_LETTERS_PER_TOKEN = 7
+_ASCII_PER_TOKEN = 2
+_OTHER_PER_TOKEN = 1.5
+
+
+def _cost(piece: str) -> int:
+    core = piece.strip()
+    if not core:
+        return 1 if len(piece) > 1 or piece == "\n" else 0
+    if core.isascii() and core.isalpha():
+        return math.ceil(len(core) / _LETTERS_PER_TOKEN)
+    if core.isascii():
+        return math.ceil(len(core) / _ASCII_PER_TOKEN)
+    return math.ceil(len(core) / _OTHER_PER_TOKEN)
 
 
 def estimate_tokens(text: str) -> int:
     """Tokens in a piece of text: at least one for non-empty text."""
     if not text:
         return 0
-    return max(1, (len(text) + 3) // 4)
+    return max(1, sum(_cost(piece) for piece in _PIECE.findall(text)))
+
+
+def prefix_within(text: str, budget: int) -> str:
+    """The longest start of `text` that costs at most `budget` tokens (exactly `budget` wherever pieces allow)."""
+    kept: list[str] = []
+    left = budget
+    for piece in _PIECE.findall(text):
+        cost = _cost(piece)
+        if cost <= left:
+            kept.append(piece)
+            left -= cost
+            continue
+        for end in range(len(piece) - 1, 0, -1):  # the longest part of this piece that still fits
+            if piece[:end].strip() and _cost(piece[:end]) <= left:
+                kept.append(piece[:end])
+                break
+        break
+    return "".join(kept)
 
 
 def count_input_tokens(body: dict[str, JSON], history: Sequence[JSON] = ()) -> int:

