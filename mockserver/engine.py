@@ -18,6 +18,7 @@ from .context import RequestContext
 from .errors import invalid_request
 from .matching import quote
 from .replies import Reply
+from .response_spec import GeneratedReply
 from .scenarios import Scenario, ScenarioSet
 from .templates import TemplatedReply
 
@@ -178,7 +179,9 @@ def describe_request(ctx: RequestContext) -> str:
 def _resolve(scenario: Scenario, call: int, ctx: RequestContext) -> Reply:
     """The reply to the scenario's call number `call` (from 1), its templates rendered."""
     source = scenario.reply_for_call(call - 1)
-    return source.render(ctx, call, scenario.name) if isinstance(source, TemplatedReply) else source
+    if isinstance(source, TemplatedReply | GeneratedReply):
+        return source.render(ctx, call, scenario.name)
+    return source
 
 
 def _is_retry(ctx: RequestContext) -> bool:

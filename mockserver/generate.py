@@ -21,6 +21,7 @@ import re
 import string
 from typing import Any
 
+from .errors import invalid_request
 from .types import JSON, JSONObject
 
 _sre: Any = importlib.import_module("re._parser")
@@ -42,6 +43,16 @@ _SENTENCES = (
     "Everything looks in order.",
     "A concise summary of the main points.",
 )
+
+
+def generate_for_request(schema: JSON, rng: random.Random, *, param: str, what: str) -> JSON:
+    """`generate` for a schema from a request: one it cannot read is the client's mistake, a 400 naming it."""
+    try:
+        return generate(schema, rng)
+    except (TypeError, ValueError, KeyError, AttributeError, IndexError, RecursionError) as exc:
+        raise invalid_request(
+            f"Invalid schema for {what}: {type(exc).__name__}: {exc}.", param=param, code="invalid_json_schema"
+        ) from None
 
 
 def generate(schema: JSON, rng: random.Random, *, root: JSON = None, name: str = "") -> JSON:

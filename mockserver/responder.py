@@ -31,7 +31,7 @@ from dataclasses import replace
 from .budget import reasoning_tokens
 from .context import RequestContext
 from .errors import invalid_request
-from .generate import generate
+from .generate import generate_for_request
 from .models import context_window, is_reasoning_model
 from .replies import ModelReply
 from .tokens import count_input_tokens, estimate_tokens
@@ -99,7 +99,11 @@ def _message_text(ctx: RequestContext, rng: random.Random) -> str:
     fmt = ctx.text_format
     if fmt.get("type") == "json_schema":
         schema = fmt.get("schema")
-        return json.dumps(generate(schema if isinstance(schema, dict) else {}, rng), ensure_ascii=False)
+        what = f"response_format '{fmt.get('name')}'"
+        value = generate_for_request(
+            schema if isinstance(schema, dict) else {}, rng, param="text.format.schema", what=what
+        )
+        return json.dumps(value, ensure_ascii=False)
     results = answered_since_last_user(ctx)
     text = _from_results(results) if results else _quote_reply(ctx.last_user_text, rng)
     if fmt.get("type") == "json_object":

@@ -11,20 +11,23 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TypeAlias
 
+from .context import RequestContext
 from .errors import InvalidSpec
-from .faults import DELIVERY_KEYS, compile_delivery
+from .faults import DELIVERY_KEYS, Delivery, compile_delivery
 from .http_errors import compile_error
 from .includes import load_response_file
 from .matching import unknown_key_message
 from .replies import BackgroundTiming, ModelReply, Reply, ResponseStatus
+from .responder import default_reply
 from .templates import TemplatedReply, has_templates, templated_reply
 from .types import JSON, JSONObject, Where
 
 REPLY_KEYS = (
+    "generate",
     "file",
     "text",
     "refusal",
@@ -42,13 +45,26 @@ REPLY_KEYS = (
 )
 
 
-ReplySource: TypeAlias = Reply | TemplatedReply
+@dataclass(frozen=True)
+class GeneratedReply:
+    """`generate: true`: the default responder answers (as with no scenario), with this delivery and seed."""
+
+    seed: int | None
+    delivery: Delivery
+
+    def render(self, ctx: RequestContext, call: int, scenario: str) -> Reply:
+        return replace(default_reply(ctx, self.seed), delivery=self.delivery)
+
+
+ReplySource: TypeAlias = Reply | TemplatedReply | GeneratedReply
 _MAX_INCLUDE_DEPTH = 5
 
 
 def compile_response(raw: JSON, where: Where, base_dir: Path) -> ReplySource:
     """A `response` block as written in a scenario file: with `file` includes and templates resolved or prepared."""
     raw = _with_includes(raw, where, base_dir)
+    if isinstance(raw, Mapping) and "generate" in raw:
+        return _generated(raw, where)
     if has_templates(raw):
         return templated_reply(raw, where, compile_reply)
     return compile_reply(raw, where)
@@ -67,6 +83,20 @@ def _with_includes(raw: JSON, where: Where, base_dir: Path, depth: int = 0) -> J
         except InvalidSpec as exc:
             raise document.error(exc.where, exc.problem) from None
     return {**included, **{key: value for key, value in raw.items() if key != "file"}}
+
+
+def _generated(raw: Mapping[str, JSON], where: Where) -> GeneratedReply:
+    spec = raw["generate"]
+    others = [key for key in raw if key not in ("generate", *DELIVERY_KEYS)]
+    if others:
+        raise InvalidSpec((*where, others[0]), "a generated response takes only delay, stream and fault beside it")
+    if spec is True:
+        seed = None
+    elif isinstance(spec, Mapping) and set(spec) <= {"seed"} and isinstance(spec.get("seed"), int | None):
+        seed = spec.get("seed")
+    else:
+        raise InvalidSpec((*where, "generate"), "generate takes true or {seed: N}")
+    return GeneratedReply(seed, compile_delivery(raw, where))
 
 
 def compile_reply(raw: JSON, where: Where) -> Reply:

@@ -25,7 +25,7 @@ import string
 from collections.abc import Sequence
 
 from .context import RequestContext, content_text
-from .generate import generate
+from .generate import generate_for_request
 from .types import JSON, JSONObject
 
 _GENERIC = frozenset(
@@ -123,7 +123,7 @@ def _call(tool: JSONObject, ctx: RequestContext, rng: random.Random) -> JSONObje
         return {"type": "custom_tool_call", "call_id": call_id, "input": _custom_input(ctx), "name": name}
     parameters = tool.get("parameters")
     schema: JSON = parameters if isinstance(parameters, dict) else {"type": "object", "properties": {}}
-    arguments = generate(schema, rng)
+    arguments = generate_for_request(schema, rng, param="tools", what=f"the parameters of tool '{name}'")
     if isinstance(arguments, dict) and isinstance(schema, dict):
         _fill_from_message(arguments, schema, ctx.last_user_text)
     return {"type": "function_call", "name": name, "arguments": json.dumps(arguments, ensure_ascii=False)}

@@ -263,3 +263,18 @@ def test_injected_clock_sets_timestamps() -> None:
     with TestClient(app) as clocked:
         body = clocked.post("/v1/responses", json=HELLO).json()
     assert body["created_at"] == body["completed_at"] == 1_800_000_000
+
+
+def test_a_schema_the_responder_cannot_read_is_a_400_not_a_500(client: TestClient) -> None:
+    broken = {"type": "object", "properties": {"a": {"type": "string"}}, "required": 5}
+    body = {
+        "model": "gpt-4.1",
+        "input": "Fill it in.",
+        "text": {"format": {"type": "json_schema", "name": "s", "schema": broken}},
+    }
+    answer = client.post("/v1/responses", json=body)
+
+    assert answer.status_code == 400
+    error = error_of(answer)
+    assert error["param"] == "text.format.schema" and error["code"] == "invalid_json_schema"
+    assert str(error["message"]).startswith("Invalid schema for response_format 's': ")

@@ -272,3 +272,32 @@ def test_explain_copes_with_bodies_nobody_validated() -> None:
             answer = client.post("/__mock__/explain", json=body)
             assert answer.status_code == 200, answer.text
             assert answer.json()["report"].startswith("No scenario matched this request.")
+
+
+def test_a_scenario_can_hand_the_answer_to_the_default_responder() -> None:
+    schema = {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}
+    body = {
+        "model": "gpt-4.1",
+        "input": "hi",
+        "text": {"format": {"type": "json_schema", "name": "c", "schema": schema}},
+    }
+    scenarios = ScenarioSet(
+        parse_scenarios(
+            """
+- {name: seeded, match: {model: gpt-4.1}, response: {generate: {seed: 7}, delay: 1}}
+- {name: plain, response: {generate: true}}
+""",
+            "scenarios.yaml",
+        )
+    )
+    with TestClient(create_app(Settings(), scenarios)) as client:
+        first = client.post("/v1/responses", json=body).json()
+        again = client.post("/v1/responses", json=body).json()
+        other = client.post("/v1/responses", json={**body, "model": "gpt-4o"}).json()
+
+    text = first["output"][0]["content"][0]["text"]
+    jsonschema.Draft202012Validator(schema).validate(json.loads(text))
+    assert text == again["output"][0]["content"][0]["text"]
+    assert other["status"] == "completed"
+    with pytest.raises(ScenarioFileError, match="only delay, stream and fault beside it"):
+        parse_scenarios("- {name: x, response: {generate: true, text: hi}}", "bad.yaml")
