@@ -8,17 +8,25 @@ one against the official schema after the test — so no body or event of an end
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 from starlette.testclient import TestClient
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mockserver import MockServer, Settings, create_app, load_scenarios
 from mockserver.config import builtin_scenarios_dir
 from tests import conformance
+
+# In CI the property tests draw the same examples every run, so a landing never hangs on a lucky draw; on a
+# developer's machine they keep exploring.
+hypothesis_settings.register_profile("ci", derandomize=True, database=None, print_blob=True)
+if os.environ.get("CI"):
+    hypothesis_settings.load_profile("ci")
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 E2E_SCENARIOS = FIXTURES / "scenarios" / "e2e.yaml"
