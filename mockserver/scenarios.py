@@ -40,7 +40,6 @@ SCENARIO_KEYS = (
     "retries",
     "set_state",
 )
-RETRY_MODES = ("new_call", "same_call")
 _SUFFIXES = (".yaml", ".yml")
 
 

@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from typing import Any
 
 import openai
+import pytest
 
 from mockserver import MockServer, Settings
 from tests.conftest import FIXTURES, Exchange, RecordingApp, check_exchange
@@ -83,3 +84,16 @@ def fault_server() -> Iterator[FaultServer]:
                 logging.getLogger(name).removeHandler(handler)
     # A 500 of the app's own (not a scenario's) or of uvicorn would be logged: no fault may cause one.
     assert not logs, [record.getMessage() for record in logs]
+
+
+# Fixtures for the test modules that import them: one server per module, its record cleared for each test.
+@pytest.fixture(scope="module", name="server")
+def running_fault_server() -> Iterator[FaultServer]:
+    with fault_server() as running:
+        yield running
+
+
+@pytest.fixture(name="fs")
+def fresh_fault_server(server: FaultServer) -> FaultServer:
+    server.forget()
+    return server

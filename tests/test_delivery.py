@@ -6,7 +6,6 @@ from __future__ import annotations
 import random
 import statistics
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,19 +24,7 @@ from mockserver.shaping import Chunking, StreamShape
 from mockserver.streaming import split_deltas
 from mockserver.timing import Fixed, LogNormal, Schedule, Uniform
 from mockserver.tokens import estimate_tokens
-from tests.fault_server import FaultServer, fault_server
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[FaultServer]:
-    with fault_server() as running:
-        yield running
-
-
-@pytest.fixture
-def fs(server: FaultServer) -> FaultServer:
-    server.forget()
-    return server
+from tests.fault_server import FaultServer, fault_server, fresh_fault_server, running_fault_server  # noqa: F401 (fixtures)
 
 
 @dataclass

@@ -7,7 +7,6 @@ import json
 import socket
 import threading
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -20,19 +19,7 @@ from mockserver import MockServer, Settings, create_app
 from mockserver.hangs import Server
 from mockserver.scenarios import load_scenarios
 from mockserver.transport import ConnectionFault, find_transport
-from tests.fault_server import FAULT_SCENARIOS, FaultServer, fault_server
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[FaultServer]:
-    with fault_server() as running:
-        yield running
-
-
-@pytest.fixture
-def fs(server: FaultServer) -> FaultServer:
-    server.forget()
-    return server
+from tests.fault_server import FAULT_SCENARIOS, FaultServer, fault_server, fresh_fault_server, running_fault_server  # noqa: F401 (fixtures)
 
 
 def consume(stream: Any) -> tuple[list[Any], BaseException | None]:

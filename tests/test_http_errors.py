@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 
 import httpx
 import openai
@@ -13,7 +12,7 @@ import pytest
 
 from mockserver.errors import InvalidSpec
 from mockserver.http_errors import PRESETS, compile_error, error_body
-from tests.fault_server import FAULT_SCENARIOS, FaultServer, fault_server
+from tests.fault_server import FAULT_SCENARIOS, FaultServer, fault_server, fresh_fault_server, running_fault_server  # noqa: F401 (fixtures)
 from tests.reference import live_captures_dir
 
 SDK_EXCEPTION = {
@@ -29,18 +28,6 @@ SDK_EXCEPTION = {
     503: openai.InternalServerError,
     504: openai.InternalServerError,
 }
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[FaultServer]:
-    with fault_server() as running:
-        yield running
-
-
-@pytest.fixture
-def fs(server: FaultServer) -> FaultServer:
-    server.forget()
-    return server
 
 
 def test_the_catalogue_covers_every_status_the_sdk_maps() -> None:
