@@ -25,6 +25,7 @@ from .errors import APIError
 from .ids import IdSource
 from .journal import Journal
 from .routes import admin, conversations, models, responses
+from .routes.common import headers_of
 from .routes.responses import JOURNAL_ENTRY
 from .scenarios import ScenarioSet, load_scenarios
 from .service import Clock, MockService
@@ -131,8 +132,7 @@ class JournalEntries:
         if scope["type"] != "http" or not scope["path"].startswith("/v1/"):
             await self.app(scope, receive, send)
             return
-        headers = {name.decode("latin-1"): value.decode("latin-1") for name, value in scope["headers"]}
-        entry = self.journal.open(time.time(), scope["method"], scope["path"], headers)
+        entry = self.journal.open(time.time(), scope["method"], scope["path"], headers_of(scope))
         scope[JOURNAL_ENTRY] = entry
         last_event: str | None = None
         finished = False

@@ -3,16 +3,29 @@
 from __future__ import annotations
 
 import argparse
+import gc
+import ipaddress
 import json
+import os
+import signal
 import socket
 import sys
 from collections.abc import Sequence
 from importlib.resources import files
 from pathlib import Path
 
-from .config import LOG_LEVELS, Settings, builtin_scenarios_dir, settings_from_env
+from .config import (
+    CONTRACT_MODES,
+    LOG_LEVELS,
+    MATCH_RULES,
+    RECORD_MODES,
+    Settings,
+    builtin_scenarios_dir,
+    settings_from_env,
+)
 from .errors import MockServerError
 from .scenarios import ScenarioSet, load_scenarios
+from .upstream import require_httpx
 from .validation import PROFILES
 
 
@@ -28,6 +41,12 @@ def _parser() -> argparse.ArgumentParser:
         description="Run the mock API. Every option can also be set by a MOCKSERVER_* environment variable.",
     )
     serve.add_argument("--host", help="address to listen on (default 127.0.0.1; env MOCKSERVER_HOST)")
+    serve.add_argument(
+        "--allow-remote",
+        action="store_true",
+        default=None,
+        help="allow a --host other than loopback, reachable from other machines (env MOCKSERVER_ALLOW_REMOTE=1)",
+    )
     serve.add_argument("--port", type=int, help="port (default 8000, 0 = any free port; env MOCKSERVER_PORT)")
     serve.add_argument(
         "--scenarios",
@@ -48,6 +67,12 @@ def _parser() -> argparse.ArgumentParser:
         "--profile", choices=PROFILES, help="request validation rules (default openai; env MOCKSERVER_PROFILE)"
     )
     serve.add_argument("--max-body-bytes", type=int, help="largest request body accepted (default 16 MiB)")
+    serve.add_argument(
+        "--body-timeout",
+        type=float,
+        metavar="SECONDS",
+        help="time to receive a whole request body, else 408 (default 30; env MOCKSERVER_BODY_TIMEOUT)",
+    )
     serve.add_argument(
         "--seed", type=int, help="seed for ids and default answers, so runs are reproducible (env MOCKSERVER_SEED)"
     )
@@ -80,6 +105,7 @@ def _parser() -> argparse.ArgumentParser:
         help="reload scenario files when they change; a broken edit keeps the last good set (env MOCKSERVER_WATCH=1)",
     )
     _add_delivery_options(serve)
+    _add_recording_options(serve)
     explain = commands.add_parser(
         "explain",
         help="say which scenario answers a request, or why none does",
@@ -114,6 +140,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 api_keys=tuple(args.api_keys) if getattr(args, "api_keys", None) else None,
                 profile=getattr(args, "profile", None),
                 max_body_bytes=getattr(args, "max_body_bytes", None),
+                body_timeout_s=getattr(args, "body_timeout", None),
+                allow_remote=getattr(args, "allow_remote", None),
                 seed=getattr(args, "seed", None),
                 strict=getattr(args, "strict", None),
                 watch=getattr(args, "watch", None),
@@ -123,15 +151,103 @@ def main(argv: Sequence[str] | None = None) -> int:
                 store_max_bytes=getattr(args, "store_max_bytes", None),
                 journal_size=getattr(args, "journal_size", None),
                 admin_token=getattr(args, "admin_token", None),
+                **_recording_options(args),
             )
+            if settings.upstream:
+                require_httpx()
+            if (
+                settings.proxy_mode
+                and not getattr(args, "scenarios", None)
+                and not os.environ.get("MOCKSERVER_SCENARIOS")
+            ):
+                settings = settings.with_overrides(scenario_paths=())  # recordings answer, not the built-in set
             scenarios = load_scenarios(settings.scenario_paths)
         except (ValueError, MockServerError) as exc:
             print(f"mockserver: {exc}", file=sys.stderr)
             return 2
+        if not is_loopback(settings.host):
+            if not settings.allow_remote:
+                print(
+                    f"mockserver: --host {settings.host} is not a loopback address: the mock would be reachable from "
+                    "other machines. Add --allow-remote to do so on purpose.",
+                    file=sys.stderr,
+                )
+                return 2
+            print(
+                f"mockserver: warning: listening on {settings.host}, reachable from other machines; the mock "
+                "accepts any API key unless --api-key is given, and its admin API needs --admin-token there.",
+                file=sys.stderr,
+            )
         return serve(settings, scenarios)
     return 2
 
 
+def _add_recording_options(serve: argparse.ArgumentParser) -> None:
+    """Record and replay: forward to an upstream API, record its answers as scenarios, replay them."""
+    group = serve.add_argument_group("record and replay")
+    group.add_argument(
+        "--upstream",
+        metavar="URL",
+        help="forward requests to this OpenAI-compatible base URL, e.g. https://api.openai.com/v1 (needs "
+        "mockserver[proxy]; env MOCKSERVER_UPSTREAM)",
+    )
+    group.add_argument(
+        "--upstream-key",
+        metavar="KEY",
+        help="API key for the upstream instead of the caller's (prefer env MOCKSERVER_UPSTREAM_KEY)",
+    )
+    group.add_argument(
+        "--mode",
+        dest="record_mode",
+        choices=RECORD_MODES,
+        help="record: forward and record all; replay: never forward; auto (default with --upstream): forward and "
+        "record what no scenario answers; verify: forward and report drift from the recordings (env MOCKSERVER_MODE)",
+    )
+    group.add_argument(
+        "--record",
+        dest="record_file",
+        type=Path,
+        metavar="FILE",
+        help="YAML file the recordings are written to and replayed from (env MOCKSERVER_RECORD)",
+    )
+    group.add_argument(
+        "--match-by",
+        dest="record_match",
+        choices=MATCH_RULES,
+        help="how a recording matches requests: input (model + last user message; default), full_input, hash "
+        "(env MOCKSERVER_MATCH_BY)",
+    )
+    group.add_argument(
+        "--record-timing",
+        action="store_true",
+        default=None,
+        help="record the upstream's timing (delay, first event, gap) so replays are as slow "
+        "(env MOCKSERVER_RECORD_TIMING=1)",
+    )
+    group.add_argument(
+        "--contract",
+        choices=CONTRACT_MODES,
+        help="check forwarded requests and upstream answers against the API's contract: report (default) puts "
+        "findings in the x-mock-contract header, the log and the journal; strict refuses them; off (env "
+        "MOCKSERVER_CONTRACT)",
+    )
+    group.add_argument(
+        "--redact",
+        action="append",
+        metavar="NAME",
+        help="never write the value of this header or body field, repeatable (env MOCKSERVER_REDACT, comma-separated)",
+    )
+
+
+def _recording_options(args: argparse.Namespace) -> dict[str, object]:
+    redact = getattr(args, "redact", None)
+    options = {name: getattr(args, name, None) for name in _RECORDING_OPTIONS}
+    return {**options, "redact": tuple(redact) if redact else None}
+
+
+_RECORDING_OPTIONS = (
+    "upstream", "upstream_key", "record_mode", "record_file", "record_match", "record_timing", "contract",
+)  # fmt: skip
 _DELIVERY_OPTIONS = ("delay_ms", "first_event_ms", "stream_gap_ms", "tokens_per_second", "keepalive_ms", "fault")
 
 
@@ -196,6 +312,24 @@ def _explain(request: Path, scenario_paths: list[Path] | None, headers: list[str
     return 0 if engine.would_answer(ctx) else 1
 
 
+def is_loopback(host: str) -> bool:
+    """Whether `host` is an address of this machine only (127.0.0.0/8, ::1, localhost)."""
+    if host.lower() in ("localhost", "localhost."):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:  # a host name: it may resolve to any address
+        return False
+
+
+class _Terminated(Exception):
+    """SIGTERM, turned into an exception once uvicorn's graceful shutdown is over (see `serve`)."""
+
+
+def _raise_terminated(signum: int, frame: object) -> None:
+    raise _Terminated
+
+
 def serve(settings: Settings, scenarios: ScenarioSet) -> int:
     """Run until Ctrl-C. The socket is bound first so that port 0 can print the port it got."""
     import uvicorn
@@ -223,9 +357,15 @@ def serve(settings: Settings, scenarios: ScenarioSet) -> int:
         access_log=settings.log_level in ("debug", "trace"),
         lifespan="on" if settings.watch else "off",
     )
+    # uvicorn handles SIGINT and SIGTERM itself, then raises the signal again for the handler it found: for SIGTERM
+    # that handler raises `_Terminated`, so the process exits 0 after its graceful shutdown rather than being killed.
+    previous = signal.signal(signal.SIGTERM, _raise_terminated)
     try:
+        gc.freeze()  # what start-up built lives as long as the server: full collections need not walk it
         Server(config).run(sockets=[sock])  # uvicorn's, ending stalled answers at Ctrl-C
-    except KeyboardInterrupt:  # uvicorn re-raises Ctrl-C after its graceful shutdown
+    except (KeyboardInterrupt, _Terminated):  # uvicorn re-raises Ctrl-C after its graceful shutdown
         pass
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     print("mockserver stopped", flush=True)
     return 0

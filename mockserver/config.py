@@ -16,6 +16,7 @@ DEFAULT_MAX_BODY_BYTES = 16 * 1024 * 1024
 DEFAULT_STORE_MAX_ITEMS = 10_000
 DEFAULT_STORE_MAX_BYTES = 256 * 1024 * 1024
 DEFAULT_JOURNAL_SIZE = 1000
+DEFAULT_BODY_TIMEOUT_S = 30.0
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
 
 
@@ -36,6 +37,8 @@ class Settings:
     api_keys: tuple[str, ...] = ()
     profile: str = "openai"
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    body_timeout_s: float = DEFAULT_BODY_TIMEOUT_S  # to receive a whole request body, else 408
+    allow_remote: bool = False  # `serve` on an address other than loopback needs this
     seed: int | None = None
     strict: bool = False
     watch: bool = False
@@ -52,6 +55,20 @@ class Settings:
     store_max_bytes: int = DEFAULT_STORE_MAX_BYTES
     journal_size: int = DEFAULT_JOURNAL_SIZE
     admin_token: str | None = None
+    # Record and replay (see `proxy`): forward to an upstream API, write what it answers as scenarios, replay them.
+    upstream: str | None = None
+    upstream_key: str | None = field(default=None, repr=False)
+    record_mode: str | None = None  # record, replay, auto, verify; None: auto with an upstream, else off
+    record_file: Path | None = None
+    record_match: str = "input"
+    record_timing: bool = False
+    redact: tuple[str, ...] = ()
+    contract: str = "report"  # what a forwarding server does with contract findings: off, report, strict
+
+    @property
+    def proxy_mode(self) -> str | None:
+        """The record/replay mode in force, or None when the server neither forwards nor replays recordings."""
+        return self.record_mode or ("auto" if self.upstream else None)
 
     def __post_init__(self) -> None:
         if not 0 <= self.port <= 65535:
@@ -62,10 +79,13 @@ class Settings:
             raise ValueError(f"validation profile must be one of {', '.join(PROFILES)}, got {self.profile!r}")
         if self.max_body_bytes < 1:
             raise ValueError(f"max body size must be positive, got {self.max_body_bytes}")
+        if not self.body_timeout_s > 0:
+            raise ValueError(f"body timeout must be above 0 seconds, got {self.body_timeout_s}")
         for name in ("store_max_items", "store_max_bytes", "journal_size"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name.replace('_', ' ')} must be positive, got {getattr(self, name)}")
         _check_delivery_defaults(self)
+        _check_recording(self)
 
     def with_overrides(self, **changes: object) -> Settings:
         """A copy with the given fields changed; `None` values are ignored (an option that was not given)."""
@@ -83,10 +103,31 @@ def _check_delivery_defaults(settings: Settings) -> None:
         compile_fault_option(settings.fault)
 
 
+RECORD_MODES = ("record", "replay", "auto", "verify")
+CONTRACT_MODES = ("off", "report", "strict")
+MATCH_RULES = ("input", "full_input", "hash")
+
+
+def _check_recording(settings: Settings) -> None:
+    if settings.record_mode is not None and settings.record_mode not in RECORD_MODES:
+        raise ValueError(f"mode must be one of {', '.join(RECORD_MODES)}, got {settings.record_mode!r}")
+    if settings.contract not in CONTRACT_MODES:
+        raise ValueError(f"contract must be one of {', '.join(CONTRACT_MODES)}, got {settings.contract!r}")
+    if settings.record_match not in MATCH_RULES:
+        raise ValueError(f"match rule must be one of {', '.join(MATCH_RULES)}, got {settings.record_match!r}")
+    if settings.upstream is not None and not settings.upstream.startswith(("http://", "https://")):
+        raise ValueError(f"the upstream must be an http:// or https:// URL, got {settings.upstream!r}")
+    if settings.proxy_mode in ("record", "auto", "verify") and settings.upstream is None:
+        raise ValueError(f"mode {settings.proxy_mode} forwards requests: give the upstream (--upstream URL)")
+
+
 def settings_from_env(env: Mapping[str, str] | None = None) -> Settings:
     """Settings from `MOCKSERVER_HOST`, `_PORT`, `_SCENARIOS` (os.pathsep-separated), `_LOG_LEVEL`,
-    `_API_KEYS` (comma-separated), `_PROFILE`, `_MAX_BODY_BYTES`, `_SEED`, `_STRICT`, `_WATCH`, and the delivery
-    defaults `_DELAY_MS`, `_FIRST_EVENT_MS`, `_STREAM_GAP_MS`, `_TOKENS_PER_SECOND`, `_KEEPALIVE_MS`, `_FAULT`."""
+    `_API_KEYS` (comma-separated), `_PROFILE`, `_MAX_BODY_BYTES`, `_BODY_TIMEOUT` (s), `_ALLOW_REMOTE`, `_SEED`,
+    `_STRICT`, `_WATCH`, and the delivery defaults `_DELAY_MS`, `_FIRST_EVENT_MS`, `_STREAM_GAP_MS`,
+    `_TOKENS_PER_SECOND`, `_KEEPALIVE_MS`, `_FAULT`.
+    Record and replay: `_UPSTREAM`, `_UPSTREAM_KEY`, `_MODE`, `_RECORD`, `_MATCH_BY`, `_RECORD_TIMING`,
+    `_REDACT` (comma-separated), `_CONTRACT`."""
     env = os.environ if env is None else env
 
     def get(name: str) -> str | None:
@@ -117,6 +158,7 @@ def settings_from_env(env: Mapping[str, str] | None = None) -> Settings:
 
     scenarios = get("SCENARIOS")
     keys = get("API_KEYS")
+    redact = get("REDACT")
     return Settings().with_overrides(
         host=get("HOST"),
         port=as_int("PORT"),
@@ -125,6 +167,8 @@ def settings_from_env(env: Mapping[str, str] | None = None) -> Settings:
         api_keys=tuple(k.strip() for k in keys.split(",") if k.strip()) if keys else None,
         profile=get("PROFILE"),
         max_body_bytes=as_int("MAX_BODY_BYTES"),
+        body_timeout_s=as_float("BODY_TIMEOUT"),
+        allow_remote=as_flag("ALLOW_REMOTE"),
         seed=as_int("SEED"),
         strict=as_flag("STRICT"),
         watch=as_flag("WATCH"),
@@ -139,4 +183,12 @@ def settings_from_env(env: Mapping[str, str] | None = None) -> Settings:
         store_max_bytes=as_int("STORE_MAX_BYTES"),
         journal_size=as_int("JOURNAL_SIZE"),
         admin_token=get("ADMIN_TOKEN"),
+        upstream=get("UPSTREAM"),
+        upstream_key=get("UPSTREAM_KEY"),
+        record_mode=get("MODE"),
+        record_file=Path(record) if (record := get("RECORD")) else None,
+        record_match=get("MATCH_BY"),
+        record_timing=as_flag("RECORD_TIMING"),
+        contract=(get("CONTRACT") or "").lower() or None,
+        redact=tuple(name.strip() for name in redact.split(",") if name.strip()) if redact else None,
     )

@@ -117,8 +117,18 @@ class _Sender:
         self.number_shift = 0  # keepalives take sequence numbers, pushing later events up
         self.streaming = False  # between the first and the last frame of a stream, when keepalives may go out
 
+    @property
+    def finishing_at_shutdown(self) -> bool:
+        """The server is stopping with this client still here: the answer's waits end and the rest goes out now, so
+        that a paced or delayed answer ends cleanly (faults that never end, such as `stall`, still close)."""
+        return self.conn.server_stopping and not self.conn.client_gone
+
     async def run(self) -> None:
-        if self.plan.delay and not await self.conn.pause_until(self.loop.time() + self.plan.delay):
+        if (
+            self.plan.delay
+            and not await self.conn.pause_until(self.loop.time() + self.plan.delay)
+            and not self.finishing_at_shutdown
+        ):
             return await self._abandon()
         at = self._ending_at()
         if at is not None and at.before_headers:
@@ -173,8 +183,10 @@ class _Sender:
                 return False
             if isinstance(frame, dict):
                 if schedule is not None and not await self._wait(schedule.due(frame)):
-                    await self._abandon()
-                    return False
+                    if not self.finishing_at_shutdown:
+                        await self._abandon()
+                        return False
+                    schedule = None
                 data = self._encode(frame)
             else:
                 data = frame
@@ -197,7 +209,8 @@ class _Sender:
         )
         for index, piece in enumerate(pieces):
             if index and fragment is not None and fragment.pause:
-                if not await self.conn.pause_until(self.loop.time() + fragment.pause / 1000):
+                paused = await self.conn.pause_until(self.loop.time() + fragment.pause / 1000)
+                if not paused and not self.finishing_at_shutdown:
                     return
             await self.conn.body(piece)
             # Let the loop run between writes: a client that hung up is noticed (uvicorn then drops further writes)

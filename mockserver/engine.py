@@ -51,6 +51,7 @@ class ScenarioEngine:
     def __init__(self, scenarios: ScenarioSet) -> None:
         self.loaded = scenarios
         self.added: list[Scenario] = []
+        self.recorded: list[Scenario] = []
         self.scenarios = scenarios
         self.calls: dict[str, int] = {}
         self.states: dict[str, str] = {}
@@ -84,8 +85,15 @@ class ScenarioEngine:
         self.added = []
         self._combine()
 
+    def set_recorded(self, scenarios: list[Scenario]) -> None:
+        """Answer from these recordings (see `recording`): after the added scenarios, before the loaded ones. Call
+        counts and states stay."""
+        self.recorded = list(scenarios)
+        self._combine()
+
     def _combine(self) -> None:
-        self.scenarios = ScenarioSet([*self.added, *self.loaded.scenarios]) if self.added else self.loaded
+        front = [*self.added, *self.recorded]
+        self.scenarios = ScenarioSet([*front, *self.loaded.scenarios]) if front else self.loaded
 
     def reset(self) -> None:
         """Forget call counts and states, as if no request had been answered."""
@@ -119,7 +127,7 @@ class ScenarioEngine:
         return scenario
 
     def _first_alive_match(self, ctx: RequestContext) -> Scenario | None:
-        for scenario in self.scenarios.by_priority:
+        for scenario in self.scenarios.candidates(ctx):
             if self._alive(scenario) and scenario.matches(ctx):
                 return scenario
         return None

@@ -43,6 +43,28 @@ def release_all() -> None:
     waiters(asyncio.get_running_loop()).release()
 
 
+async def pause(seconds: float) -> bool:
+    """Sleep, cut short when the server starts stopping; False when it is stopping."""
+    loop = asyncio.get_running_loop()
+    waiting = waiters(loop)
+    if waiting.stopping:
+        return False
+    future: asyncio.Future[None] = loop.create_future()
+    timer = loop.call_later(seconds, _wake, future)
+    waiting.futures.add(future)
+    try:
+        await future
+    finally:
+        waiting.futures.discard(future)
+        timer.cancel()
+    return not waiting.stopping
+
+
+def _wake(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
+
+
 class Server(uvicorn.Server):
     """uvicorn's server, which first ends the answers that wait on purpose so that shutdown never waits for them."""
 

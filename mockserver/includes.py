@@ -2,7 +2,9 @@
 
 The file is YAML or JSON and holds a `response` block, a list of output items, or a whole Response object as the
 API sent it (its output, status, usage and model are replayed; ids and timestamps are made anew). A relative path is
-read from the scenario file's folder, then from the working directory.
+read from the scenario file's folder, then from the working directory. Either way the file, symbolic links followed,
+must lie inside the including file's folder tree or the working directory's: a scenario file cannot read what lies
+outside them (`../../etc/passwd`, an absolute path elsewhere, a link pointing out).
 """
 
 from __future__ import annotations
@@ -12,12 +14,20 @@ from pathlib import Path
 
 from .errors import InvalidSpec, ScenarioFileError
 from .types import JSON, JSONObject, Where
-from .yamlfile import YamlDocument, load_yaml
+from .yamlfile import YamlDocument, check_file_size, load_yaml
 
 
 def resolve(name: str, base_dir: Path, where: Where) -> Path:
+    """The file `name` names, if it lies inside `base_dir`'s tree or the working directory's."""
+    roots = (base_dir.resolve(), Path.cwd().resolve())
     for candidate in (base_dir / name, Path(name)):
         if candidate.is_file():
+            if not any(candidate.resolve().is_relative_to(root) for root in roots):
+                raise InvalidSpec(
+                    where,
+                    f"file {name!r} is outside the scenario file's folder ({base_dir}) and the working directory: "
+                    "a response file must lie inside one of them (symbolic links followed)",
+                )
             return candidate
     raise InvalidSpec(where, f"file {name!r} not found (looked in {base_dir} and in the working directory)")
 
@@ -28,6 +38,7 @@ def load_response_file(name: JSON, base_dir: Path, where: Where) -> tuple[JSONOb
         raise InvalidSpec(where, "file takes a path to a YAML or JSON file")
     path = resolve(name, base_dir, where)
     try:
+        check_file_size(path.stat().st_size, str(path))
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise ScenarioFileError(str(path), None, f"cannot read the file: {exc}") from None

@@ -20,13 +20,11 @@ SECRET_HEADERS = frozenset({"authorization", "x-api-key", "api-key", "openai-org
 
 def redact(headers: Headers) -> Headers:
     """Headers with secret values replaced (the scheme of `Authorization` is kept: `Bearer ***`)."""
-    redacted = {}
-    for name, value in headers.items():
-        if name.lower() in SECRET_HEADERS:
-            scheme = value.split(" ", 1)[0] + " " if name.lower() == "authorization" and " " in value else ""
-            redacted[name] = scheme + "***"
-        else:
-            redacted[name] = value
+    redacted = dict(headers)
+    for name in [name for name in redacted if name.lower() in SECRET_HEADERS]:
+        value = redacted[name]
+        scheme = value.split(" ", 1)[0] + " " if name.lower() == "authorization" and " " in value else ""
+        redacted[name] = scheme + "***"
     return redacted
 
 
@@ -34,7 +32,7 @@ def redact(headers: Headers) -> Headers:
 class Entry:
     """One request and its answer. `stream_end` says how a streamed answer ended: the terminal event's type
     (`response.completed`, …), `error` (an error event), `no_terminal_event`, `cut`, `reset`, `stalled` or
-    `client_disconnected`."""
+    `client_disconnected`. A request forwarded to an upstream (record and replay) has `upstream` set."""
 
     number: int
     at: float
@@ -51,6 +49,12 @@ class Entry:
     finished_at: float | None = None
     events: int = 0
     extra: JSONObject = field(default_factory=dict)
+    # Record and replay: forwarded to the upstream, its status, the recording that now holds it, the drift found.
+    upstream: bool = False
+    upstream_status: int | None = None
+    recorded_as: str | None = None
+    drift: str | None = None
+    contract: list[str] = field(default_factory=list)  # contract findings on a forwarded exchange
 
     @property
     def model(self) -> str | None:

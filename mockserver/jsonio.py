@@ -19,5 +19,13 @@ def dumps(value: Any) -> bytes:
         return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
 
 
+def dumps_sorted(value: Any) -> str:
+    """Compact JSON text with keys sorted (a canonical form to compare)."""
+    try:
+        return orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
+    except (orjson.JSONEncodeError, TypeError):
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+
+
 def loads(data: bytes | str) -> Any:
     return orjson.loads(data)

@@ -133,7 +133,10 @@ def _input(spec: JSON, where: Where) -> Condition:
     if isinstance(spec, Mapping) and "item_type" in spec:
         return _input_item_type(spec, where)
     test, wanted = compile_text(spec, where, shorthand="contains")
-    return Condition("input", f"last user message {wanted}", lambda ctx: test(ctx.last_user_text), _last_user_message)
+    exact = (spec["equals"],) if isinstance(spec, Mapping) and spec.keys() == {"equals"} else ()
+    return Condition(
+        "input", f"last user message {wanted}", lambda ctx: test(ctx.last_user_text), _last_user_message, exact
+    )
 
 
 def _input_item_type(spec: Mapping[str, JSON], where: Where) -> Condition:

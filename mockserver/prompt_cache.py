@@ -6,11 +6,11 @@ identical to a recent request's counts. Requests are compared per `prompt_cache_
 
 from __future__ import annotations
 
-import json
 import os
 from collections import OrderedDict
 
 from .context import RequestContext
+from .jsonio import dumps_sorted
 from .tokens import estimate_tokens
 
 MINIMUM_TOKENS = 1024
@@ -21,9 +21,8 @@ REMEMBERED_KEYS = 1000
 def prompt_text(ctx: RequestContext) -> str:
     """The prompt as one string, in the order the model reads it: instructions, tools, then the context."""
     instructions = ctx.body.get("instructions")
-    parts = [instructions if isinstance(instructions, str) else "", json.dumps(ctx.tools, sort_keys=True)]
-    parts.append(json.dumps(ctx.input_items, ensure_ascii=False, sort_keys=True))
-    return "\x00".join(parts)
+    text = instructions if isinstance(instructions, str) else ""
+    return "\x00".join((text, dumps_sorted(ctx.tools), dumps_sorted(ctx.input_items)))
 
 
 class PromptCache:
@@ -36,7 +35,8 @@ class PromptCache:
         """Tokens of this request's prompt already cached by an earlier one; remembers this prompt."""
         key = ctx.body.get("prompt_cache_key")
         key = key if isinstance(key, str) else f"model:{ctx.model}"
-        prompt = prompt_text(ctx)
+        # A prompt under the minimum is neither cached nor worth comparing with: it is remembered as nothing.
+        prompt = prompt_text(ctx) if input_tokens >= MINIMUM_TOKENS else ""
         earlier = self._prompts.pop(key, None)
         self._prompts[key] = prompt
         if len(self._prompts) > REMEMBERED_KEYS:

@@ -14,18 +14,19 @@ the column and what is wrong.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from .candidates import CandidateIndex
 from .context import RequestContext
 from .errors import InvalidSpec, ScenarioFileError
 from .matching import Condition, compile_match, unknown_key_message
 from .replies import ModelReply
 from .response_spec import ReplySource, compile_response
 from .types import JSON, Where
-from .yamlfile import YamlDocument, load_yaml
+from .yamlfile import YamlDocument, check_file_size, load_yaml
 
 SCENARIO_KEYS = (
     "name",
@@ -80,6 +81,14 @@ class ScenarioSet:
         self.scenarios: tuple[Scenario, ...] = tuple(scenarios)
         self.by_priority: tuple[Scenario, ...] = tuple(sorted(self.scenarios, key=lambda s: -s.priority))
         self._by_name = {scenario.name: scenario for scenario in self.scenarios}
+        self._index: CandidateIndex | None = None
+
+    def candidates(self, ctx: RequestContext) -> Iterator[Scenario]:
+        """The scenarios in selection order that may answer `ctx` (those whose exact model or message differ left
+        out; see `candidates`)."""
+        if self._index is None:
+            self._index = CandidateIndex(self.by_priority)
+        return self._index.candidates(ctx)
 
     def __len__(self) -> int:
         return len(self.scenarios)
@@ -89,7 +98,7 @@ class ScenarioSet:
 
     def first_match(self, ctx: RequestContext) -> Scenario | None:
         """The scenario that answers `ctx`, ignoring lifetimes (the engine tracks those)."""
-        return next((scenario for scenario in self.by_priority if scenario.matches(ctx)), None)
+        return next((scenario for scenario in self.candidates(ctx) if scenario.matches(ctx)), None)
 
     def models(self) -> list[str]:
         """Model names that scenarios match on exactly or answer with, for `GET /v1/models`."""
@@ -137,6 +146,7 @@ def load_scenarios(paths: Iterable[str | Path]) -> ScenarioSet:
 
 def load_file(path: str | Path) -> list[Scenario]:
     try:
+        check_file_size(Path(path).stat().st_size, str(path))
         text = Path(path).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise ScenarioFileError(str(path), None, f"cannot read the file: {exc}") from None

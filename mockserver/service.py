@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from .config import Settings
 from .context import RequestContext
@@ -26,8 +27,17 @@ from .scenarios import ScenarioSet
 from .store import MemoryStore, SqliteStore, Store
 from .types import Headers, JSONObject
 
+if TYPE_CHECKING:
+    from .proxy import Proxy
+
 STRICT_HEADER = "x-mock-strict"
 Clock = Callable[[], float]
+
+
+def _proxy_for(service: MockService) -> Proxy:
+    from .proxy import Proxy  # only servers that record or replay load it (and httpx)
+
+    return Proxy(service.settings, service.engine, service.records, service.ids, service.clock)
 
 
 def open_store(settings: Settings) -> Store:
@@ -50,6 +60,7 @@ class MockService:
         self.conversations = Conversations(self.store, self.ids)
         self.journal = Journal(settings.journal_size)
         self.prompt_cache = PromptCache()
+        self.proxy = _proxy_for(self) if settings.proxy_mode is not None else None
 
     @property
     def scenarios(self) -> ScenarioSet:

@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from jinja2 import StrictUndefined, Template, TemplateError
+from jinja2.exceptions import SecurityError
+from jinja2.runtime import Context
 from jinja2.sandbox import SandboxedEnvironment
 
 from .context import RequestContext
@@ -38,7 +40,28 @@ def _json(value: object) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
-_ENVIRONMENT = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True)
+MAX_PRODUCT = 1 << 20  # items of a string or list a template may build with `*`; digits of an `**` result, roughly
+
+
+class _Sandbox(SandboxedEnvironment):
+    """Jinja's sandbox (no attribute starting with `_`, no unsafe calls, ranges capped), with `*` and `**` capped too:
+    `{{ input * 10**9 }}` is a clean template error, not a server out of memory."""
+
+    intercepted_binops = frozenset({"*", "**"})
+
+    def call_binop(self, context: Context, operator: str, left: Any, right: Any) -> Any:
+        if operator == "*":
+            sequence, count = (left, right) if isinstance(right, int) else (right, left)
+            if isinstance(sequence, str | list | tuple) and isinstance(count, int):
+                if len(sequence) * count > MAX_PRODUCT:
+                    raise SecurityError(f"a template may not build more than {MAX_PRODUCT} items with '*'")
+        elif isinstance(left, int) and isinstance(right, int) and abs(left) > 1 and right > 0:
+            if right * abs(left).bit_length() > MAX_PRODUCT * 3:
+                raise SecurityError(f"a template may not compute numbers of more than {MAX_PRODUCT} digits")
+        return super().call_binop(context, operator, left, right)
+
+
+_ENVIRONMENT = _Sandbox(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True)
 _ENVIRONMENT.filters["regex"] = _regex
 _ENVIRONMENT.filters["json"] = _json
 
@@ -122,7 +145,7 @@ class TemplatedReply:
         try:
             rendered = substitute(self.raw, lambda text: self.templates[text].render(scope))
             return self.compile(rendered, self.where)
-        except (TemplateError, MockServerError, TypeError, ValueError) as exc:
+        except (TemplateError, MockServerError, TypeError, ValueError, ArithmeticError, LookupError) as exc:
             problem = exc.problem if isinstance(exc, InvalidSpec) else str(exc)
             raise APIError(
                 500,

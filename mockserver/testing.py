@@ -167,7 +167,7 @@ class MockAPI:
 
     @property
     def unmatched(self) -> list[Entry]:
-        return [entry for entry in self.calls if entry.scenario is None]
+        return [entry for entry in self.calls if entry.scenario is None and not entry.upstream]
 
     def assert_called(self, times: int | None = None, *, scenario: str | None = None, model: str | None = None) -> None:
         found = self._journal.filter(path="/v1/responses", scenario=scenario, model=model)

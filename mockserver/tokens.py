@@ -8,11 +8,12 @@ of prose, code, JSON and other languages it is about 10% from o200k_base (`tests
 
 from __future__ import annotations
 
-import json
+import functools
 import math
 import re
 from collections.abc import Sequence
 
+from .jsonio import dumps
 from .types import JSON
 
 _PIECE = re.compile(r" ?[A-Za-z]+| ?[0-9]{1,3}| ?[^\sA-Za-z0-9]+|\s+")
@@ -36,7 +37,19 @@ def estimate_tokens(text: str) -> int:
     """Tokens in a piece of text: at least one for non-empty text."""
     if not text:
         return 0
+    if len(text) <= _CACHED_LENGTH:
+        return _estimate_cached(text)
+    return _estimate(text)
+
+
+def _estimate(text: str) -> int:
     return max(1, sum(_cost(piece) for piece in _PIECE.findall(text)))
+
+
+# The same texts come back again and again (a scenario's answer, a test's prompt), and counting them is most of what
+# a usage block costs.
+_CACHED_LENGTH = 16_384
+_estimate_cached = functools.lru_cache(maxsize=4096)(_estimate)
 
 
 def prefix_within(text: str, budget: int) -> str:
@@ -61,7 +74,7 @@ def count_input_tokens(body: dict[str, JSON], history: Sequence[JSON] = ()) -> i
     """Tokens the model would read for a create request: instructions, earlier turns, input and tool definitions."""
     total = 0
     if history:
-        total += estimate_tokens(json.dumps(list(history), separators=(",", ":"), ensure_ascii=False)) // 2
+        total += estimate_tokens(_text(list(history))) // 2
         total += 4 * len(history)
     instructions = body.get("instructions")
     if isinstance(instructions, str):
@@ -70,9 +83,13 @@ def count_input_tokens(body: dict[str, JSON], history: Sequence[JSON] = ()) -> i
     if isinstance(user_input, str):
         total += estimate_tokens(user_input)
     elif isinstance(user_input, list):
-        total += estimate_tokens(json.dumps(user_input, separators=(",", ":"), ensure_ascii=False)) // 2
+        total += estimate_tokens(_text(user_input)) // 2
         total += 4 * len(user_input)
     tools = body.get("tools")
     if isinstance(tools, list) and tools:
-        total += estimate_tokens(json.dumps(tools, separators=(",", ":"))) // 2
+        total += estimate_tokens(_text(tools)) // 2
     return max(total, 1)
+
+
+def _text(value: JSON) -> str:
+    return dumps(value).decode()

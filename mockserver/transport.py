@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import socket
 import struct
+import time
 from typing import Protocol
 
 from starlette.types import Receive, Send
@@ -90,19 +91,26 @@ class Connection:
             return False
         if when is not None and when <= loop.time():
             return True
+        # uvloop's clock ticks in whole milliseconds and its timers may fire up to one early: the deadline is kept
+        # on the precise clock, and a wake-up before it waits out the rest.
+        deadline = None if when is None else time.monotonic() + (when - loop.time())
         self.watch()
-        future: asyncio.Future[None] = loop.create_future()
-        timer = loop.call_at(when, _resolve, future) if when is not None else None
-        self._wake = future
-        waiting.futures.add(future)
-        try:
-            await future
-        finally:
-            waiting.futures.discard(future)
-            self._wake = None
-            if timer is not None:
-                timer.cancel()
-        return not (self.client_gone or waiting.stopping)
+        while True:
+            future: asyncio.Future[None] = loop.create_future()
+            timer = loop.call_later(deadline - time.monotonic(), _resolve, future) if deadline is not None else None
+            self._wake = future
+            waiting.futures.add(future)
+            try:
+                await future
+            finally:
+                waiting.futures.discard(future)
+                self._wake = None
+                if timer is not None:
+                    timer.cancel()
+            if self.client_gone or waiting.stopping:
+                return False
+            if deadline is None or time.monotonic() >= deadline:
+                return True
 
     async def body(self, data: bytes, *, more: bool = True) -> None:
         await self.send({"type": "http.response.body", "body": data, "more_body": more})

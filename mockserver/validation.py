@@ -45,9 +45,9 @@ from jsonschema import (  # type: ignore[import-untyped, unused-ignore]  # no st
 from jsonschema.protocols import Validator  # type: ignore[import-untyped, unused-ignore]
 
 from . import fastcheck
-from .errors import invalid_request
+from .errors import APIError, invalid_request
 
-__all__ = ["PROFILES", "request_schema", "validate_create_request"]
+__all__ = ["PROFILES", "build_fast_validator", "create_request_problems", "request_schema", "validate_create_request"]
 
 PROFILES: tuple[str, ...] = ("openai", "compatible")
 
@@ -75,6 +75,30 @@ def validate_create_request(body: dict[str, Any], profile: str = "openai") -> No
         message, param, code = _describe(first)
         raise invalid_request(message, param=param, code=code)
     _check_exclusive_state(body)
+
+
+def create_request_problems(body: Any, profile: str = "openai") -> list[Problem]:
+    """Every problem of a create-response body as (message, param, code), one per param, in the order the API would
+    report them; [] when `validate_create_request` would accept it."""
+    compiled = _compiled(profile)
+    if compiled.validator.is_valid(body):  # the schema wants an object, so `body` is one
+        try:
+            _check_exclusive_state(body)
+        except APIError as refusal:
+            return [(refusal.message, refusal.param, refusal.code or "")]
+        return []
+    errors = sorted(compiled.validator.iter_errors(body), key=lambda error: _rank(error, body, compiled.order))
+    problems: dict[str | None, Problem] = {}
+    for each in errors:
+        for problem in _describe_each(each):
+            problems.setdefault(problem[1], problem)
+    return list(problems.values())
+
+
+def build_fast_validator(profile: str = "openai") -> None:
+    """Build the fast validator now rather than in the background on the first request (whose compiling thread
+    competes with the event loop for a moment: tests that time answers call this first)."""
+    fastcheck.build(profile, _schema(profile))
 
 
 def request_schema(profile: str = "openai") -> Schema:
@@ -268,6 +292,19 @@ _RANGES: Mapping[str, tuple[str, str, str]] = {  # keyword: (comparison, words, 
 def _describe(error: ValidationError) -> Problem:
     describe = _DESCRIBERS.get(str(error.validator), _other)
     return describe(error)
+
+
+def _describe_each(error: ValidationError) -> list[Problem]:
+    """As `_describe`, but every missing or unknown member of an object, not only the first."""
+    if error.validator == "required" and isinstance(error.instance, dict):
+        names = [name for name in error.validator_value if name not in error.instance]
+        where = [_param([*error.absolute_path, name]) for name in names]
+        return [(f"Missing required parameter: '{w}'.", w, "missing_required_parameter") for w in where]
+    if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+        known = error.schema.get("properties", {})
+        where = [_param([*error.absolute_path, name]) for name in error.instance if name not in known]
+        return [(f"Unknown parameter: '{w}'.", w, "unknown_parameter") for w in where]
+    return [_describe(error)]
 
 
 def _param(path: Iterable[str | int]) -> str:

@@ -15,6 +15,7 @@ import openai
 import pytest
 
 from mockserver import MockServer, Settings
+from mockserver.validation import build_fast_validator
 from tests.conftest import FIXTURES, Exchange, RecordingApp, check_exchange
 
 FAULT_SCENARIOS = FIXTURES / "scenarios" / "faults.yaml"
@@ -72,6 +73,7 @@ def fault_server() -> Iterator[FaultServer]:
     server.app = recorder  # type: ignore[assignment]
     logs: list[logging.LogRecord] = []
     handler = _Collect(logs)
+    build_fast_validator()  # not in the background during the first timed answer
     with server:  # uvicorn configures its loggers at start: listen after that
         for name in WATCHED_LOGGERS:
             logging.getLogger(name).addHandler(handler)

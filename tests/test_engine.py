@@ -21,7 +21,7 @@ from mockserver.matching import MATCH_KEYS
 from mockserver.replies import ModelReply
 from mockserver.response_spec import REPLY_KEYS
 from mockserver.scenarios import SCENARIO_KEYS, ScenarioSet, load_scenarios, parse_scenarios
-from mockserver.watch import reload_if_changed, snapshot
+from mockserver.watch import ScenarioWatch
 
 ROOT = Path(__file__).resolve().parent.parent
 GOLDEN = Path(__file__).resolve().parent / "golden"
@@ -232,26 +232,51 @@ def test_watch_reloads_changed_files_and_keeps_the_last_good_set(
     path = tmp_path / "s.yaml"
     path.write_text("- {name: a, response: one}\n")
     engine = ScenarioEngine(load_scenarios([tmp_path]))
-    seen = snapshot((tmp_path,))
+    now = [0.0]
+    watcher = ScenarioWatch(engine, (tmp_path,), settle=0.5, clock=lambda: now[0])
 
     def touch(text: str) -> None:
         path.write_text(text)
         stat = path.stat()
         os.utime(path, (stat.st_atime, stat.st_mtime + 5))
 
+    def settle() -> bool:
+        """A look right after the change (which waits for it to settle), then one 0.5 s later."""
+        assert watcher.poll() is False
+        now[0] += 0.5
+        return watcher.poll()
+
     touch("- {name: b, response: two}\n")
-    seen = reload_if_changed(engine, (tmp_path,), seen)
+    assert settle() is True
     assert answer(engine, request()) == "two"
 
     with caplog.at_level(logging.ERROR, logger="mockserver"):
         touch("- {name: b, response: {txt: broken}}\n")
-        seen = reload_if_changed(engine, (tmp_path,), seen)
+        assert settle() is False
     assert answer(engine, request()) == "two"
     assert "keeping the previous 1 scenarios" in caplog.text and "unknown response key 'txt'" in caplog.text
 
     (tmp_path / "more.yaml").write_text("- {name: c, priority: 1, response: three}\n")
-    reload_if_changed(engine, (tmp_path,), seen)
+    settle()
     assert answer(engine, request()) == "two"  # the folder still holds the broken file
+
+
+def test_watch_waits_for_a_change_to_settle(tmp_path: Path) -> None:
+    path = tmp_path / "s.yaml"
+    path.write_text("- {name: a, response: one}\n")
+    engine = ScenarioEngine(load_scenarios([path]))
+    now = [0.0]
+    watcher = ScenarioWatch(engine, (path,), settle=0.5, clock=lambda: now[0])
+
+    path.write_text("")  # a file rewritten in place: truncated first
+    assert watcher.poll() is False
+    path.write_text("- {name: a, response: one}\n- {name: b, response: two}\n")  # then written: changed again
+    now[0] += 0.5
+    assert watcher.poll() is False  # not settled: the clock starts again
+    assert answer(engine, request()) == "one"
+    now[0] += 0.5
+    assert watcher.poll() is True
+    assert [scenario.name for scenario in engine.scenarios.scenarios] == ["a", "b"]
 
 
 def test_schema_lists_every_error_preset_fault_and_stream_key() -> None:

@@ -14,6 +14,9 @@ import copy
 import json
 import socket
 import string
+import struct
+import threading
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 from urllib.parse import quote
@@ -518,3 +521,216 @@ def test_a_stored_document_costs_its_size():
     finally:
         tracemalloc.stop()
     assert grown / 200 < 3_000, grown / 200
+
+
+# ---------------------------------------------------------------- a client leaving mid-stream
+
+
+@pytest.fixture(scope="module")
+def recorded_server() -> Iterator[tuple[MockServer, Any]]:
+    from tests.conftest import FIXTURES, RecordingApp
+
+    server = MockServer(Settings(port=0, log_level="warning", scenario_paths=(FIXTURES / "scenarios" / "faults.yaml",)))
+    recorder = RecordingApp(server.app)
+    server.app = recorder  # type: ignore[assignment]
+    with server:
+        yield server, recorder
+
+
+def stream_request(headers: dict[str, str]) -> bytes:
+    body = json.dumps({"model": "gpt-4.1", "input": "hi", "stream": True}).encode()
+    lines = [
+        "POST /v1/responses HTTP/1.1",
+        "host: x",
+        "content-type: application/json",
+        f"content-length: {len(body)}",
+        *(f"{name}: {value}" for name, value in headers.items()),
+    ]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
+
+
+@pytest.mark.parametrize("how", ["close", "reset"])
+def test_a_client_leaving_mid_stream_stops_the_generation(recorded_server, how):
+    server, recorder = recorded_server
+    scenario = {"x-mock-scenario": "long-text"}
+    assert server.port is not None
+    recorder.exchanges.clear()
+    raw_exchange(server, stream_request({**scenario, "connection": "close"}))
+    total = bytes(recorder.exchanges[-1].body).count(b"event: ")
+
+    recorder.exchanges.clear()
+    with socket.create_connection(("127.0.0.1", server.port), timeout=TIMEOUT) as sock:
+        sock.sendall(stream_request({**scenario, "x-mock-stream": "{gap: 50}"}))
+        received = b""
+        while received.count(b"event: ") < 3:
+            received += sock.recv(65536)
+        if how == "reset":
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    left_at = time.monotonic()
+    entry = server.service.journal.last
+    while entry.finished_at is None and time.monotonic() - left_at < 5:
+        time.sleep(0.01)
+    stopped_after = time.monotonic() - left_at
+    sent = bytes(recorder.exchanges[-1].body).count(b"event: ")
+    time.sleep(0.3)
+
+    assert total > 30 and stopped_after < 0.5, (total, stopped_after)  # the whole stream would take 1.5 s more
+    assert entry.stream_end == "client_disconnected"
+    assert 3 <= sent < 6 < total, (sent, total)
+    assert bytes(recorder.exchanges[-1].body).count(b"event: ") == sent  # and nothing since
+
+
+# ---------------------------------------------------------------- a body trickling in
+
+
+@pytest.fixture(scope="module")
+def impatient_server() -> Iterator[MockServer]:
+    with MockServer(Settings(port=0, log_level="warning", body_timeout_s=0.5)) as server:
+        yield server
+
+
+def trickle(server: MockServer, body: bytes, pause: float, extra: bytes = b"") -> tuple[bytes, float]:
+    """Sends the body a few bytes at a time, `pause` seconds apart; returns the answer and when it came."""
+    assert server.port is not None
+    head = (
+        b"POST /v1/responses HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\n"
+        + extra
+        + f"content-length: {len(body)}\r\n\r\n".encode()
+    )
+    started = time.monotonic()
+    with socket.create_connection(("127.0.0.1", server.port), timeout=TIMEOUT) as sock:
+        sock.sendall(head)
+        answer = b""
+        for offset in range(0, len(body), 4):
+            try:
+                sock.sendall(body[offset : offset + 4])
+            except (BrokenPipeError, ConnectionResetError):
+                break
+            time.sleep(pause)
+            sock.setblocking(False)
+            try:
+                answer += sock.recv(65536)
+            except BlockingIOError:
+                pass
+            finally:
+                sock.setblocking(True)
+            if answer:
+                break
+        try:
+            while chunk := sock.recv(65536):  # the server closes the connection after its answer
+                answer += chunk
+        except ConnectionResetError:
+            pass
+    return answer, time.monotonic() - started
+
+
+def test_a_body_trickling_in_gets_408_and_the_connection_closed(impatient_server):
+    body = json.dumps({"model": "gpt-4.1", "input": "a slow client"}).encode()
+    answer, took = trickle(impatient_server, body, pause=0.1)  # 4 bytes every 0.1 s: 1.3 s for the whole body
+
+    assert status_of(answer) == 408, answer[:300]
+    head, _, content = answer.partition(b"\r\n\r\n")
+    assert b"connection: close" in head.lower()
+    assert json.loads(content) == {
+        "error": {
+            "message": "The request body was not received within 0.5 seconds.",
+            "type": "invalid_request_error",
+            "param": None,
+            "code": "request_timeout",
+        }
+    }
+    assert took < 1.2, took  # answered at the bound, and the read loop above ended: the server closed
+
+
+def test_a_slow_body_within_the_bound_is_answered(impatient_server):
+    body = json.dumps({"model": "gpt-4.1", "input": "hi"}).encode()
+    answer, _ = trickle(impatient_server, body, pause=0.02, extra=b"connection: close\r\n")  # about 0.2 s
+
+    assert status_of(answer) == 200, answer[:300]
+
+
+# ---------------------------------------------------------------- reloading scenarios under load
+
+RELOAD_FILLERS = 40
+
+
+def versioned_scenarios(version: int) -> str:
+    """Version N: `a` and `z` answer with N; fillers between them make the file long enough to be read mid-write."""
+    fillers = "".join(
+        f"  - {{name: f{i}, match: {{model: never-{version}}}, response: 'filler {version}'}}\n"
+        for i in range(RELOAD_FILLERS)
+    )
+    return (
+        "scenarios:\n"
+        f"  - {{name: a, match: {{input: {{contains: alpha}}}}, response: 'a {version}'}}\n"
+        + fillers
+        + f"  - {{name: z, response: 'z {version}'}}\n"
+    )
+
+
+@pytest.mark.parametrize("write", ["replace", "in_place"])
+def test_reloading_under_load_never_serves_a_half_loaded_set(tmp_path, write):
+    import asyncio
+    import os
+
+    from mockserver.watch import ScenarioWatch
+    from tests.benchmarks.bench_soak import LoopProbe
+
+    path = tmp_path / "scenarios.yaml"
+    path.write_text(versioned_scenarios(0))
+    server = MockServer(Settings(port=0, log_level="warning", scenario_paths=(path,)))
+    probe = LoopProbe(server.app)
+    server.app = probe  # type: ignore[assignment]
+    stop = threading.Event()
+
+    async def watch_tightly() -> None:  # what `serve --watch` does every 0.5 s, far more often
+        # Settled for 0.15 s (not 0.5): in this one process the writer may wait ~50 ms for the GIL mid-write.
+        watcher = ScenarioWatch(server.service.engine, (path,), settle=0.15)
+        while not stop.is_set():
+            watcher.poll()
+            await asyncio.sleep(0.001)
+
+    def rewrite() -> None:
+        for version in range(1, 200):
+            text = versioned_scenarios(version)
+            if write == "replace":  # how editors and `git checkout` usually write: a new file renamed over the old
+                (tmp_path / "next.tmp").write_text(text)
+                os.replace(tmp_path / "next.tmp", path)
+            else:
+                path.write_text(text)
+            time.sleep(0.002 if version % 25 else 0.3)  # now and then a pause long enough to reload
+            if stop.is_set():
+                return
+
+    problems: list[str] = []
+    newest: list[int] = []
+
+    def fire(number: int) -> None:
+        seen = 0
+        with httpx.Client(base_url=server.url, timeout=TIMEOUT) as client:
+            while not stop.is_set():
+                header = {"x-mock-scenario": "a"} if number % 2 else {}
+                response = client.post("/v1/responses", json={"model": "m", "input": "zzz"}, headers=header)
+                text = response.json()["output"][0]["content"][0]["text"] if response.status_code == 200 else ""
+                name, _, version = text.partition(" ")
+                if name != ("a" if header else "z") or not version.isdigit() or int(version) < seen:
+                    problems.append(f"{response.status_code} {response.text[:200]} after version {seen}")
+                    return
+                seen = int(version)
+            newest.append(seen)
+
+    with server:
+        httpx.get(server.url + "/__mock__/health").raise_for_status()  # the probe now knows the loop
+        assert probe.loop is not None
+        watcher = asyncio.run_coroutine_threadsafe(watch_tightly(), probe.loop)
+        clients = [threading.Thread(target=fire, args=(number,)) for number in range(8)]
+        for thread in clients:
+            thread.start()
+        rewrite()
+        stop.set()
+        for thread in clients:
+            thread.join(TIMEOUT)
+        watcher.result(TIMEOUT)
+
+    assert problems == [], problems[:5]
+    assert max(newest) >= 100  # the files were reloaded many times under load

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import sys
 from typing import Any
 
+import orjson
 from starlette.requests import Request
 from starlette.responses import JSONResponse
+from starlette.types import Scope
 
 from ..errors import APIError, invalid_request
 from ..jsonio import dumps
 from ..service import MockService
-from ..types import JSONObject
+from ..types import Headers, JSONObject
 
 MAX_NESTING = 100  # levels of arrays and objects in a request body; deeper is refused with a 400
 
@@ -21,6 +25,17 @@ class JSONBody(JSONResponse):
 
     def render(self, content: Any) -> bytes:
         return dumps(content)
+
+
+HEADERS = "mockserver.headers"
+
+
+def headers_of(scope: Scope) -> Headers:
+    """The request headers as a dict with lower-case names, decoded once per request (journal and handler share it)."""
+    headers: Headers | None = scope.get(HEADERS)
+    if headers is None:
+        headers = scope[HEADERS] = {name.decode("latin-1"): value.decode("latin-1") for name, value in scope["headers"]}
+    return headers
 
 
 def service_of(request: Request) -> MockService:
@@ -63,7 +78,7 @@ def query_int(request: Request, name: str) -> int | None:
 
 async def read_json_object(request: Request, limit: int) -> JSONObject:
     """The body as a JSON object, or the API's error for a wrong content type, an oversized or malformed body."""
-    content_type = request.headers.get("content-type", "application/json")
+    content_type = headers_of(request.scope).get("content-type", "application/json")
     media_type = content_type.split(";", 1)[0].strip().lower()
     if media_type != "application/json" and not media_type.endswith("+json"):
         raise APIError(
@@ -75,7 +90,7 @@ async def read_json_object(request: Request, limit: int) -> JSONObject:
         )
     raw = await _read_limited(request, limit)
     try:
-        body = json.loads(raw, parse_constant=_reject_constant)
+        body = _parse(raw)
         if raw.count(b"[") + raw.count(b"{") > MAX_NESTING and _depth(body) > MAX_NESTING:
             raise RecursionError
     except RecursionError:  # answering would recurse as deep again (matching, rendering, the journal)
@@ -100,10 +115,35 @@ async def read_json_object(request: Request, limit: int) -> JSONObject:
     return body
 
 
+def _parse(raw: bytes) -> Any:
+    """orjson for the bodies it accepts; the standard library for the rest, which names what is wrong (and reads
+    what orjson refuses but JSON allows: integers past 64 bits, UTF-16 and UTF-32 bodies)."""
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return json.loads(raw, parse_constant=_reject_constant)
+
+
 async def _read_limited(request: Request, limit: int) -> bytes:
-    declared = request.headers.get("content-length", "")
+    declared = headers_of(request.scope).get("content-length", "")
     if declared.isdigit() and int(declared) > limit:
         raise _too_large(int(declared), limit)
+    seconds = service_of(request).settings.body_timeout_s
+    try:  # a body trickling in a few bytes a second must not hold the server forever
+        if sys.version_info >= (3, 11):
+            async with asyncio.timeout(seconds):
+                return await _read_chunks(request, limit)
+        return await asyncio.wait_for(_read_chunks(request, limit), seconds)
+    except (TimeoutError, asyncio.TimeoutError):
+        raise APIError(
+            408,
+            f"The request body was not received within {seconds:g} seconds.",
+            code="request_timeout",
+            headers={"connection": "close"},
+        ) from None
+
+
+async def _read_chunks(request: Request, limit: int) -> bytes:
     chunks: list[bytes] = []
     size = 0
     async for chunk in request.stream():

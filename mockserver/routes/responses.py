@@ -3,7 +3,6 @@ delete, cancel, input items, and input token counts."""
 
 from __future__ import annotations
 
-import asyncio
 import random
 from collections.abc import AsyncIterator, Iterator
 
@@ -16,6 +15,7 @@ from ..context import RequestContext
 from ..delivery import SSE_MEDIA_TYPE, DeliveredAnswer, Plan, json_plan, splitter, stream_plan
 from ..errors import invalid_request
 from ..faults import Delivery, Fault
+from ..hangs import pause
 from ..history import compaction_blob, input_item_resources, input_item_resources_of
 from ..http_errors import error_body
 from ..ids import ResponseIds
@@ -29,8 +29,9 @@ from ..stream_plan import plan_stream
 from ..streaming import Splitter, encode_event, response_events, split_deltas
 from ..tokens import count_input_tokens
 from ..types import JSONObject
+from ..upstream import Relayed
 from ..validation import validate_create_request
-from .common import JSONBody, authorized, query_flag, query_int, read_json_object
+from .common import JSONBody, authorized, headers_of, query_flag, query_int, read_json_object
 
 JOURNAL_ENTRY = "mockserver.journal_entry"
 TOKEN_COUNT_FIELDS = frozenset(
@@ -53,11 +54,18 @@ async def create_response(request: Request) -> Response:
     if entry is not None:
         entry.body = body
         entry.streamed = body.get("stream") is True
-    validate_create_request(body, service.settings.profile)
+    proxy = service.proxy
+    reported = proxy is not None and proxy.reports_requests  # forwarded as it is, its findings reported
+    if not reported:
+        validate_create_request(body, service.settings.profile)
     if body.get("background") is True and body.get("store") is False:
         raise invalid_request("Background mode requires 'store' to be true.", param="store")
-    ctx = service.context_for(body, dict(request.headers))
+    ctx = service.context_for(body, dict(headers_of(request.scope)))
     overrides = read_overrides(ctx.headers)
+    if proxy is not None and not overrides.error and proxy.forwards(ctx):
+        return _relayed(await proxy.forward(ctx, entry))
+    if reported:
+        validate_create_request(body, service.settings.profile)
     reply, scenario = (overrides.error, None) if overrides.error else service.reply_for(ctx)
     delivery, faults = service.delivery.resolve(reply.delivery, overrides)
     reply = drawn_error(faults) or reply
@@ -67,6 +75,13 @@ async def create_response(request: Request) -> Response:
     if isinstance(reply, ErrorReply):
         return _error_answer(service, ctx, reply, delivery, faults)
     return _model_answer(service, ctx, reply, delivery, faults)
+
+
+def _relayed(answer: Relayed) -> Response:
+    """The upstream's answer, as it came (a stream chunk by chunk as it arrives)."""
+    if isinstance(answer.body, bytes):
+        return Response(answer.body, status_code=answer.status, headers=answer.headers)
+    return StreamingResponse(answer.body, status_code=answer.status, headers=answer.headers)
 
 
 def _error_answer(
@@ -142,11 +157,13 @@ def _background_answer(
 async def _paced(
     service: MockService, response_id: str, events: list[tuple[float, JSONObject]]
 ) -> AsyncIterator[bytes]:
-    """A background response's stored events, each sent when it is due; none after a cancellation."""
+    """A background response's stored events, each sent when it is due; none after a cancellation. When the server
+    stops, the rest goes out at once (as for every paced answer)."""
+    paced = True
     for due, event in events:
         wait = due - service.clock()
-        if wait > 0:
-            await asyncio.sleep(wait)
+        if wait > 0 and paced:
+            paced = await pause(wait)
         if service.records.is_cancelled(response_id):
             return
         yield encode_event(event)

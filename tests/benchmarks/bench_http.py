@@ -2,8 +2,9 @@
 
     python -m tests.benchmarks.bench_http [--duration 5] [--connections 32] [--rounds 3]
 
-Needs `wrk` (`apt-get install -y wrk`). Each server runs in its own process on a free 127.0.0.1 port; wrk sends the
-same non-streaming POST to each in turn, `rounds` times, and the table gives medians and the ratio to bare Starlette
+Needs `wrk` (`apt-get install -y wrk`). Each server runs in its own process on a free 127.0.0.1 port; the bare app
+answers with the bytes and headers mockserver answered the same request with; wrk sends the same non-streaming POST
+to each in turn, `rounds` times, and the table gives medians and the ratio to bare Starlette
 (machines are shared and noisy, so only ratios measured in one sitting mean much).
 """
 
@@ -23,8 +24,12 @@ import urllib.request
 from pathlib import Path
 
 BODY = {"model": "gpt-4.1", "input": "hello"}
+# The bare app sends the same answer, headers included (the API's x-request-id, x-ratelimit-* …): only what the
+# server stack adds by itself is left out.
+TRANSPORT_HEADERS = {"date", "server", "content-length", "content-type", "transfer-encoding", "connection"}
 
 BARE_APP = """
+import json
 import sys
 import uvicorn
 from starlette.applications import Starlette
@@ -32,10 +37,11 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 PAYLOAD = open(sys.argv[2], "rb").read()
+HEADERS = json.load(open(sys.argv[3]))
 
 async def answer(request):
     await request.body()
-    return Response(PAYLOAD, media_type="application/json")
+    return Response(PAYLOAD, media_type="application/json", headers=HEADERS)
 
 app = Starlette(routes=[Route("/v1/responses", answer, methods=["POST"])])
 uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), log_level="warning", access_log=False)
@@ -112,6 +118,7 @@ def main() -> int:
                 wait_until_up(f"http://127.0.0.1:{port}/v1/responses")
                 startup[name] = time.perf_counter() - started
             payload = folder / "payload.json"
+            headers = folder / "headers.json"
             with urllib.request.urlopen(
                 urllib.request.Request(
                     f"http://127.0.0.1:{mock_port}/v1/responses",
@@ -120,9 +127,14 @@ def main() -> int:
                 )
             ) as answer:
                 payload.write_bytes(answer.read())
+                headers.write_text(
+                    json.dumps(
+                        {name: value for name, value in answer.headers.items() if name.lower() not in TRANSPORT_HEADERS}
+                    )
+                )
             started = time.perf_counter()
             processes["bare Starlette, same bytes"] = subprocess.Popen(
-                [sys.executable, str(bare_script), str(bare_port), str(payload)]
+                [sys.executable, str(bare_script), str(bare_port), str(payload), str(headers)]
             )
             servers["bare Starlette, same bytes"] = ([], bare_port)
             wait_until_up(f"http://127.0.0.1:{bare_port}/v1/responses")

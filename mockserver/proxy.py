@@ -1,0 +1,226 @@
+"""Record and replay: which create requests go to the upstream API, and what becomes of its answers.
+
+Modes (`--mode`):
+
+- `record`: every request is forwarded, and every answer recorded (the record file starts anew);
+- `replay`: nothing is forwarded; a request no scenario answers is a 400 `no_recording_matched` that shows the
+  nearest recordings;
+- `auto` (the default with an upstream): recordings and scenarios answer what they match, the rest is forwarded and
+  recorded;
+- `verify`: every request is forwarded, the client gets the upstream's answer, and its structure is compared with
+  the recording's (see `drift`): differences go to the `x-mock-drift` header, the log and the journal.
+
+A forwarded answer bypasses the local responder; a successful one is also stored, with the upstream's ids, so that
+`GET /v1/responses/{id}`, `input_items` and `previous_response_id` work for it. Every other endpoint is served locally.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+
+from .config import Settings
+from .context import RequestContext
+from .contract import summarize
+from .contract_proxy import CONTRACT_HEADER, ContractWatch, contract_violation
+from .drift import compare
+from .engine import ScenarioEngine
+from .errors import InvalidSpec, invalid_request
+from .history import input_item_resources
+from .ids import IdSource
+from .journal import SECRET_HEADERS, Entry
+from .recording import (
+    HASH_HEADER,
+    Capture,
+    Exchange,
+    RecordingFile,
+    check_scenario,
+    header_comment,
+    match_for,
+    redact,
+    redact_match,
+    request_hash,
+    response_block,
+    scenario_name,
+    without_secrets,
+)
+from .records import ResponseRecords
+from .replies import Reply
+from .types import JSONObject
+from .upstream import ExchangeObserver, Relayed, Upstream
+
+logger = logging.getLogger("mockserver.proxy")
+
+DRIFT_HEADER = "x-mock-drift"
+Clock = Callable[[], float]
+
+
+class Proxy:
+    """The record/replay side of one server: its mode, upstream, recordings and the observers of each exchange."""
+
+    def __init__(
+        self, settings: Settings, engine: ScenarioEngine, records: ResponseRecords, ids: IdSource, clock: Clock
+    ) -> None:
+        mode = settings.proxy_mode
+        assert mode is not None
+        self.mode = mode
+        self.rule = settings.record_match
+        self.timing = settings.record_timing
+        self.contract = settings.contract
+        self.redacted = frozenset(name.lower() for name in (*SECRET_HEADERS, *settings.redact))
+        self.upstream = Upstream(settings.upstream, settings.upstream_key) if settings.upstream else None
+        self.engine = engine
+        self._records = records
+        self._ids = ids
+        self._clock = clock
+        self.observers: list[Callable[[RequestContext], ExchangeObserver]] = []
+        """Factories of extra observers: each forwarded exchange gets a fresh one from each (see `upstream`)."""
+        self.file = RecordingFile(None, fresh=True, header="")
+        self.use_file(settings.record_file)
+
+    def use_file(self, path: Path | None) -> None:
+        """Record to and replay from this YAML file from now on (None: keep recordings in memory). In `record`
+        mode the file starts anew at its first recording; otherwise what it holds answers at once."""
+        upstream = self.upstream.display_url if self.upstream else None
+        header = header_comment(upstream, self.rule)
+        self.file = RecordingFile(path, fresh=self.mode == "record", header=header)
+        self.engine.set_recorded(self.file.compiled)
+
+    @property
+    def reports_requests(self) -> bool:
+        """A reporting contract proxy forwards a request that breaks the contract (and reports it); otherwise such
+        a request gets the local 400."""
+        return self.contract == "report"
+
+    # ------------------------------------------------------------ which requests go upstream
+
+    def forwards(self, ctx: RequestContext) -> bool:
+        """Whether this create request goes to the upstream. In `replay` mode a request nothing answers is refused
+        here. (With the `hash` match rule, the request first gets its hash as the `x-mock-request-hash` header.)"""
+        if self.rule == "hash":
+            ctx.headers.setdefault(HASH_HEADER, request_hash(ctx.body))
+        if self.mode in ("record", "verify"):
+            return True
+        if self.engine.would_answer(ctx) is not None:
+            return False
+        if self.mode == "auto":
+            return True
+        raise invalid_request(
+            "This request was not recorded, and in replay mode nothing is forwarded. " + self.engine.explain(ctx),
+            code="no_recording_matched",
+        )
+
+    async def forward(self, ctx: RequestContext, entry: Entry | None) -> Relayed:
+        """Send the request upstream and relay the answer; record it, store it, or compare it, as the mode says."""
+        assert self.upstream is not None
+        recorded = self._replayed_answer(ctx) if self.mode == "verify" else None
+        outcome: dict[str, str | None] = {}
+        if entry is not None:
+            entry.upstream = True
+
+        def complete(exchange: Exchange) -> None:
+            if entry is not None:
+                entry.upstream_status = exchange.status
+            self._store(ctx, exchange)
+            if self.mode == "verify":
+                outcome["drift"] = self._verify(ctx, recorded, exchange, entry)
+            elif self.mode in ("record", "auto"):
+                name = self._record(ctx, exchange)
+                if entry is not None:
+                    entry.recorded_as = name
+
+        capture = Capture(complete)
+        watch = ContractWatch(entry, _describe(ctx)) if self.contract != "off" else None
+        observers: list[ExchangeObserver] = [capture, *([watch] if watch else [])]
+        observers.extend(make(ctx) for make in self.observers)
+        # verify (and a strict contract) wait for the whole answer, so that what they find can go into a header.
+        buffer = self.mode == "verify" or self.contract == "strict"
+        relayed = await self.upstream.forward("/v1/responses", ctx.body, ctx.headers, observers, buffer=buffer)
+        drift = outcome.get("drift")
+        if drift:
+            relayed = replace(relayed, headers={**relayed.headers, DRIFT_HEADER: drift})
+        return self._with_contract(relayed, watch)
+
+    def _with_contract(self, relayed: Relayed, watch: ContractWatch | None) -> Relayed:
+        """The answer with the contract findings known before its headers leave (all of them, unless a stream is
+        relayed as it arrives); with a strict contract, an answer with findings is a 502 listing them."""
+        if watch is None:
+            return relayed
+        known = watch.findings if isinstance(relayed.body, bytes) else watch.request_findings
+        if self.contract == "strict" and watch.answer_findings:
+            return contract_violation(watch.answer_findings, self.upstream.display_url if self.upstream else "")
+        if not known:
+            return relayed
+        return replace(relayed, headers={**relayed.headers, CONTRACT_HEADER: summarize(known)})
+
+    # ------------------------------------------------------------ what becomes of an answer
+
+    def _replayed_answer(self, ctx: RequestContext) -> Reply | None:
+        """What a replay would answer (counted as a call, as a replay counts it), to compare with the upstream."""
+        selection = self.engine.select(ctx)
+        return selection.reply if selection is not None else None
+
+    def _verify(
+        self, ctx: RequestContext, recorded: Reply | None, exchange: Exchange, entry: Entry | None
+    ) -> str | None:
+        drift = compare(recorded, exchange)
+        if drift is not None:
+            logger.warning("drift from the recording (%s): %s", _describe(ctx), drift)
+        if entry is not None:
+            entry.drift = drift
+        return drift
+
+    def _record(self, ctx: RequestContext, exchange: Exchange) -> str | None:
+        """Add the exchange to the recordings (the file and the engine); its scenario's name, or None when it
+        cannot be replayed (the upstream was not reached, or the stream broke)."""
+        block = response_block(exchange, timing=self.timing)
+        if block is None:
+            logger.warning("not recorded (%s): %s", _describe(ctx), exchange.error or "no complete answer")
+            return None
+        taken = self.file.names | {scenario.name for scenario in self.engine.scenarios.scenarios}
+        number = len(self.file.scenarios) + 1
+        name = scenario_name(number, ctx)
+        while name in taken:
+            number += 1
+            name = scenario_name(number, ctx)
+        scenario: JSONObject = {
+            "name": name,
+            "match": redact_match(match_for(ctx, self.rule), self.redacted),
+            "response": redact(block, self.redacted),
+        }
+        scenario = json.loads(without_secrets(json.dumps(scenario, ensure_ascii=False), self._secrets(ctx)))
+        try:
+            check_scenario(scenario)
+        except InvalidSpec as exc:
+            logger.warning("not recorded (%s): the answer does not make a scenario: %s", _describe(ctx), exc)
+            return None
+        held_by = self.file.add(scenario)
+        self.engine.set_recorded(self.file.compiled)
+        return held_by
+
+    def _secrets(self, ctx: RequestContext) -> list[str]:
+        """The API keys this exchange carried: never written, wherever they appear."""
+        keys = [self.upstream.key] if self.upstream is not None and self.upstream.key else []
+        for name in ("authorization", "x-api-key", "api-key"):
+            value = ctx.headers.get(name, "")
+            keys.append(value.split(" ", 1)[1] if name == "authorization" and " " in value else value)
+        return keys
+
+    def _store(self, ctx: RequestContext, exchange: Exchange) -> None:
+        """Keep a successful answer (with the upstream's ids), so GET, input_items and chains work for it."""
+        final = exchange.final_response
+        if exchange.status != 200 or final is None or not isinstance(final.get("id"), str):
+            return
+        if ctx.body.get("store") is False:
+            return
+        ids = self._ids.response_family(int(self._clock()))
+        self._records.record(final, input_item_resources(ctx, ids), ctx.body.get("previous_response_id"))
+
+
+def _describe(ctx: RequestContext) -> str:
+    text = " ".join(ctx.last_user_text.split())
+    text = text if len(text) <= 60 else text[:59] + "…"
+    return f"model {ctx.model!r}, last user message {text!r}"
