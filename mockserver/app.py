@@ -93,9 +93,14 @@ class OpenAIHeaders:
         (b"x-ratelimit-reset-tokens", b"0s"),
     ]
 
+    _STATIC_NAMES = frozenset(name for name, _ in _STATIC)
+
     def __init__(self, app: ASGIApp, ids: IdSource) -> None:
         self.app = app
         self.ids = ids
+
+    def _static_besides(self, named: set[bytes]) -> list[tuple[bytes, bytes]]:
+        return [header for header in self._STATIC if header[0] not in named]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -108,11 +113,12 @@ class OpenAIHeaders:
                 elapsed = int((time.perf_counter() - started) * 1000)
                 own = message.get("headers", ())
                 named = {name for name, _ in own}  # e.g. a 429's x-ratelimit-remaining-requests: 0
+                static = self._STATIC if named.isdisjoint(self._STATIC_NAMES) else self._static_besides(named)
                 headers = [
                     *own,
                     (b"x-request-id", self.ids.request_id().encode()),
                     (b"openai-processing-ms", str(elapsed).encode()),
-                    *(header for header in self._STATIC if header[0] not in named),
+                    *static,
                 ]
                 message = {**message, "headers": headers}
             await send(message)
@@ -141,7 +147,8 @@ class JournalEntries:
             nonlocal last_event, finished
             if message["type"] == "http.response.start":
                 entry.status = message["status"]
-                entry.retry_hint_ms = _retry_hint_ms(message.get("headers", ()))
+                if entry.status >= 400:  # only refusals ask a client to wait before it retries
+                    entry.retry_hint_ms = _retry_hint_ms(message.get("headers", ()))
             elif message["type"] == "http.response.body":
                 chunk = message.get("body", b"")
                 if entry.streamed and b"event: " in chunk:

@@ -154,6 +154,7 @@ def mockserver(mockserver_server: MockServer, request: pytest.FixtureRequest) ->
     try:
         yield api
     finally:
+        api.close_clients()
         if proxy is not None:
             proxy.use_file(None)
     report = _unmatched_report(api) if api.strict else None

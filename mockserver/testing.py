@@ -68,6 +68,7 @@ class MockAPI:
         self._engine: ScenarioEngine = server.service.engine
         self._journal: Journal = server.service.journal
         self.strict = False
+        self._clients: list[Any] = []  # made by `openai()`: closed at the end of the test
 
     # ------------------------------------------------------------ where it is
 
@@ -88,8 +89,18 @@ class MockAPI:
         if in_process:
             http = _http_library_of(openai.DefaultHttpxClient)
             options["http_client"] = http.Client(transport=sync_transport(self.server.app, http))
-            return openai.OpenAI(base_url=IN_PROCESS_BASE_URL, **options)
-        return openai.OpenAI(base_url=self.base_url, **options)
+            client = openai.OpenAI(base_url=IN_PROCESS_BASE_URL, **options)
+        else:
+            client = openai.OpenAI(base_url=self.base_url, **options)
+        self._clients.append(client)
+        return client
+
+    def close_clients(self) -> None:
+        """Close the clients `openai()` made (the pytest fixture does it after each test), so that no connection
+        outlives its test. Async clients belong to the test's event loop: close them there (`async with`)."""
+        clients, self._clients = self._clients, []
+        for client in clients:
+            client.close()
 
     def async_openai(self, *, in_process: bool = False, **options: Any) -> Any:
         """An `openai.AsyncOpenAI` client for this server (needs `openai`); `in_process=True` skips the socket."""

@@ -170,3 +170,21 @@ def test_runs_under_xdist(pytester: pytest.Pytester) -> None:
     )
     result = pytester.runpytest_subprocess("-n", "2", "-p", "no:cacheprovider")
     result.assert_outcomes(passed=6)
+
+
+def test_clients_the_fixture_made_are_closed_after_the_test(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        """
+        kept = []
+
+        def test_uses_a_client(mockserver):
+            client = mockserver.openai()
+            kept.append(client)
+            assert client.responses.create(model="m", input="hello").output_text
+
+        def test_the_client_is_closed_now():
+            assert kept[0].is_closed()
+        """
+    )
+    result = pytester.runpytest("-p", "no:randomly")
+    result.assert_outcomes(passed=2)

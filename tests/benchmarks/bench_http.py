@@ -69,9 +69,9 @@ def wait_until_up(url: str, timeout: float = 15.0) -> float:
     raise RuntimeError(f"{url} did not answer within {timeout} s")
 
 
-def run_wrk(url: str, duration: int, connections: int, script: Path) -> float:
+def run_wrk(url: str, duration: int, connections: int, script: Path, timeout_s: int = 2) -> float:
     output = subprocess.run(
-        ["wrk", "-t1", f"-c{connections}", f"-d{duration}s", "-s", str(script), url],
+        ["wrk", "-t1", f"-c{connections}", f"-d{duration}s", f"--timeout={timeout_s}s", "-s", str(script), url],
         capture_output=True,
         text=True,
         check=True,

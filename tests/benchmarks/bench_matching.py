@@ -24,7 +24,7 @@ from tests.benchmarks.bench_http import free_port, run_wrk, wait_until_up
 def scenario_file(count: int, exact: bool) -> str:
     scenarios = []
     for number in range(count):
-        question = f"question number {number}"
+        question = f"question number {number}, please"
         match = {"model": "gpt-4.1", "input": {"equals": question} if exact else {"contains": question}}
         scenarios.append({"name": f"q{number}", "match": match, "response": {"text": f"Answer {number}."}})
     return json.dumps({"scenarios": scenarios})  # JSON is YAML
@@ -53,7 +53,7 @@ def main() -> int:
                 scenarios = folder / f"{count}-{exact}.yaml"
                 scenarios.write_text(scenario_file(count, exact))
                 script = folder / f"{count}-{exact}.lua"
-                body = {"model": "gpt-4.1", "input": f"question number {count - 1}"}
+                body = {"model": "gpt-4.1", "input": f"question number {count - 1}, please"}
                 script.write_text(
                     f"wrk.method = \"POST\"\nwrk.body = '{json.dumps(body)}'\n"
                     'wrk.headers["Content-Type"] = "application/json"\n'
@@ -67,7 +67,7 @@ def main() -> int:
             results: dict[str, list[float]] = {name: [] for name in setups}
             for _ in range(args.rounds):
                 for name, (url, script) in urls.items():
-                    results[name].append(run_wrk(url, args.duration, args.connections, script))
+                    results[name].append(run_wrk(url, args.duration, args.connections, script, timeout_s=60))
         finally:
             for process in processes:
                 process.terminate()
