@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 from starlette.applications import Starlette
@@ -23,7 +23,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from .config import Settings
 from .errors import APIError
 from .ids import IdSource
-from .journal import Journal
+from .journal import Entry, Journal
 from .routes import admin, conversations, models, responses
 from .routes.common import headers_of
 from .routes.responses import JOURNAL_ENTRY
@@ -78,78 +78,53 @@ class _RaiseAgain(Response):
         raise self.fault
 
 
-class OpenAIHeaders:
-    """Adds the headers every live answer carries: request id, processing time, version, rate limits."""
+_STATIC_HEADERS = [
+    (b"openai-organization", b"mockserver"),
+    (b"openai-project", b"proj_mockserver"),
+    (b"openai-version", b"2020-10-01"),
+    (b"x-ratelimit-limit-requests", b"10000"),
+    (b"x-ratelimit-limit-tokens", b"30000000"),
+    (b"x-ratelimit-remaining-requests", b"9999"),
+    (b"x-ratelimit-remaining-tokens", b"29999000"),
+    (b"x-ratelimit-reset-requests", b"6ms"),
+    (b"x-ratelimit-reset-tokens", b"0s"),
+]
+_STATIC_NAMES = frozenset(name for name, _ in _STATIC_HEADERS)
 
-    _STATIC = [
-        (b"openai-organization", b"mockserver"),
-        (b"openai-project", b"proj_mockserver"),
-        (b"openai-version", b"2020-10-01"),
-        (b"x-ratelimit-limit-requests", b"10000"),
-        (b"x-ratelimit-limit-tokens", b"30000000"),
-        (b"x-ratelimit-remaining-requests", b"9999"),
-        (b"x-ratelimit-remaining-tokens", b"29999000"),
-        (b"x-ratelimit-reset-requests", b"6ms"),
-        (b"x-ratelimit-reset-tokens", b"0s"),
-    ]
 
-    _STATIC_NAMES = frozenset(name for name, _ in _STATIC)
+class Envelope:
+    """What every answer goes out in: the headers every live answer carries (request id, processing time, version,
+    rate limits), and for a `/v1/` request a journal entry noting how it was answered (status, retry hint, and for a
+    stream the last event type it carried and whether it ended cleanly). One layer, because it runs for every
+    request and every chunk sent."""
 
-    def __init__(self, app: ASGIApp, ids: IdSource) -> None:
+    def __init__(self, app: ASGIApp, ids: IdSource, journal: Journal) -> None:
         self.app = app
         self.ids = ids
-
-    def _static_besides(self, named: set[bytes]) -> list[tuple[bytes, bytes]]:
-        return [header for header in self._STATIC if header[0] not in named]
+        self.journal = journal
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
-
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                elapsed = int((time.perf_counter() - started) * 1000)
-                own = message.get("headers", ())
-                named = {name for name, _ in own}  # e.g. a 429's x-ratelimit-remaining-requests: 0
-                static = self._STATIC if named.isdisjoint(self._STATIC_NAMES) else self._static_besides(named)
-                headers = [
-                    *own,
-                    (b"x-request-id", self.ids.request_id().encode()),
-                    (b"openai-processing-ms", str(elapsed).encode()),
-                    *static,
-                ]
-                message = {**message, "headers": headers}
-            await send(message)
-
-        await self.app(scope, receive, send_with_headers)
-
-
-class JournalEntries:
-    """Opens a journal entry for every `/v1/` request and notes how it was answered: status, retry hint, and for a
-    stream the last event type it carried and whether it ended cleanly."""
-
-    def __init__(self, app: ASGIApp, journal: Journal) -> None:
-        self.app = app
-        self.journal = journal
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not scope["path"].startswith("/v1/"):
-            await self.app(scope, receive, send)
-            return
-        entry = self.journal.open(time.time(), scope["method"], scope["path"], headers_of(scope))
-        scope[JOURNAL_ENTRY] = entry
+        entry: Entry | None = None
+        if scope["path"].startswith("/v1/"):
+            entry = scope[JOURNAL_ENTRY] = self.journal.open(
+                time.time(), scope["method"], scope["path"], headers_of(scope)
+            )
         last_event: str | None = None
         finished = False
 
-        async def note(message: Message) -> None:
+        async def send_enveloped(message: Message) -> None:
             nonlocal last_event, finished
             if message["type"] == "http.response.start":
-                entry.status = message["status"]
-                if entry.status >= 400:  # only refusals ask a client to wait before it retries
-                    entry.retry_hint_ms = _retry_hint_ms(message.get("headers", ()))
-            elif message["type"] == "http.response.body":
+                message = {**message, "headers": self._headers(message.get("headers", ()), started)}
+                if entry is not None:
+                    entry.status = message["status"]
+                    if entry.status >= 400:  # only refusals ask a client to wait before it retries
+                        entry.retry_hint_ms = _retry_hint_ms(message["headers"])
+            elif entry is not None and message["type"] == "http.response.body":
                 chunk = message.get("body", b"")
                 if entry.streamed and b"event: " in chunk:
                     start = chunk.rfind(b"event: ") + 7
@@ -159,14 +134,29 @@ class JournalEntries:
             await send(message)
 
         try:
-            await self.app(scope, receive, note)
+            await self.app(scope, receive, send_enveloped)
         finally:
-            entry.finished_at = time.time()
-            if entry.streamed and entry.status == 200:
-                if finished:
-                    entry.stream_end = last_event if last_event in TERMINAL_EVENTS else "no_terminal_event"
-                else:
-                    entry.stream_end = entry.fault or "client_disconnected"
+            if entry is not None:
+                entry.finished_at = time.time()
+                if entry.streamed and entry.status == 200:
+                    if finished:
+                        entry.stream_end = last_event if last_event in TERMINAL_EVENTS else "no_terminal_event"
+                    else:
+                        entry.stream_end = entry.fault or "client_disconnected"
+
+    def _headers(self, own: Iterable[tuple[bytes, bytes]], started: float) -> list[tuple[bytes, bytes]]:
+        own = list(own)
+        named = {name for name, _ in own}  # e.g. a 429's x-ratelimit-remaining-requests: 0
+        static = _STATIC_HEADERS if named.isdisjoint(_STATIC_NAMES) else [
+            header for header in _STATIC_HEADERS if header[0] not in named
+        ]  # fmt: skip
+        elapsed = int((time.perf_counter() - started) * 1000)
+        return [
+            *own,
+            (b"x-request-id", self.ids.request_id().encode()),
+            (b"openai-processing-ms", str(elapsed).encode()),
+            *static,
+        ]
 
 
 def _retry_hint_ms(headers: object) -> float | None:
@@ -238,6 +228,5 @@ def create_app(
         exception_handlers={APIError: _api_error, HTTPException: _http_error, Exception: _unexpected_error},
     )
     app.state.service = service
-    app.add_middleware(JournalEntries, journal=service.journal)
-    app.add_middleware(OpenAIHeaders, ids=service.ids)
+    app.add_middleware(Envelope, ids=service.ids, journal=service.journal)
     return app
