@@ -25,7 +25,7 @@ from .config import (
 )
 from .errors import MockServerError
 from .scenarios import ScenarioSet, load_scenarios
-from .upstream import require_httpx
+from .upstream import require_httpx, without_credentials
 from .validation import PROFILES
 
 
@@ -330,6 +330,19 @@ def _raise_terminated(signum: int, frame: object) -> None:
     raise _Terminated
 
 
+def _what_answers(settings: Settings, scenarios: ScenarioSet) -> str:
+    """`with 10 scenarios from scenarios/`, and where requests are forwarded and recorded."""
+    sources = ", ".join(str(path) for path in settings.scenario_paths)
+    said = f"with {len(scenarios)} scenarios from {sources}" if sources else "with no scenarios"
+    if settings.upstream:
+        said += f", forwarding to {without_credentials(settings.upstream)} ({settings.proxy_mode} mode)"
+    elif settings.proxy_mode:
+        said += f" ({settings.proxy_mode} mode)"
+    if settings.record_file:
+        said += f", recordings in {settings.record_file}"
+    return said
+
+
 def serve(settings: Settings, scenarios: ScenarioSet) -> int:
     """Run until Ctrl-C. The socket is bound first so that port 0 can print the port it got."""
     import uvicorn
@@ -349,8 +362,7 @@ def serve(settings: Settings, scenarios: ScenarioSet) -> int:
         return 2
     port = sock.getsockname()[1]
     host = f"[{settings.host}]" if family == socket.AF_INET6 else settings.host
-    sources = ", ".join(str(p) for p in settings.scenario_paths)
-    print(f"mockserver listening on http://{host}:{port}/v1 with {len(scenarios)} scenarios from {sources}", flush=True)
+    print(f"mockserver listening on http://{host}:{port}/v1 {_what_answers(settings, scenarios)}", flush=True)
     config = uvicorn.Config(
         create_app(settings, scenarios),
         log_level=settings.log_level,

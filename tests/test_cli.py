@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from mockserver.cli import main
-from mockserver.config import settings_from_env
+from mockserver.config import Settings, settings_from_env
 
 
 @contextmanager
@@ -145,3 +145,19 @@ def test_help_lists_every_serve_option(capsys: pytest.CaptureFixture[str]) -> No
     help_text = capsys.readouterr().out
     for option in ("--host", "--port", "--scenarios", "--log-level", "--api-key", "--profile", "--max-body-bytes"):
         assert option in help_text
+
+
+def test_the_start_line_says_what_answers() -> None:
+    from mockserver.cli import _what_answers
+    from mockserver.scenarios import ScenarioSet
+
+    plain = Settings(scenario_paths=(Path("scenarios"),))
+    assert _what_answers(plain, ScenarioSet()) == "with 0 scenarios from scenarios"
+    proxy = Settings(
+        scenario_paths=(),
+        upstream="https://user:secret@api.example.com/v1",
+        record_file=Path("rec.yaml"),
+    )
+    assert _what_answers(proxy, ScenarioSet()) == (
+        "with no scenarios, forwarding to https://api.example.com/v1 (auto mode), recordings in rec.yaml"
+    )
