@@ -42,6 +42,7 @@ SCENARIO_KEYS = (
     "set_state",
 )
 _SUFFIXES = (".yaml", ".yml")
+SCAN_BELOW = 32  # a few scenarios are tried faster one by one than looked up
 
 
 @dataclass(frozen=True)
@@ -86,6 +87,8 @@ class ScenarioSet:
     def candidates(self, ctx: RequestContext) -> Iterator[Scenario]:
         """The scenarios in selection order that may answer `ctx` (those whose exact model or message differ left
         out; see `candidates`)."""
+        if len(self.by_priority) <= SCAN_BELOW:
+            return iter(self.by_priority)
         if self._index is None:
             self._index = CandidateIndex(self.by_priority)
         return self._index.candidates(ctx)

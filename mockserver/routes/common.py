@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
-import sys
 from typing import Any
 
 import orjson
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse
 from starlette.types import Scope
 
+from ..deadlines import BodyDeadline, BodyTimeout
 from ..errors import APIError, invalid_request
 from ..jsonio import dumps
 from ..service import MockService
@@ -130,11 +129,9 @@ async def _read_limited(request: Request, limit: int) -> bytes:
         raise _too_large(int(declared), limit)
     seconds = service_of(request).settings.body_timeout_s
     try:  # a body trickling in a few bytes a second must not hold the server forever
-        if sys.version_info >= (3, 11):
-            async with asyncio.timeout(seconds):
-                return await _read_chunks(request, limit)
-        return await asyncio.wait_for(_read_chunks(request, limit), seconds)
-    except (TimeoutError, asyncio.TimeoutError):
+        async with BodyDeadline(seconds):
+            return await _read_chunks(request, limit)
+    except BodyTimeout:
         raise APIError(
             408,
             f"The request body was not received within {seconds:g} seconds.",
@@ -146,12 +143,18 @@ async def _read_limited(request: Request, limit: int) -> bytes:
 async def _read_chunks(request: Request, limit: int) -> bytes:
     chunks: list[bytes] = []
     size = 0
-    async for chunk in request.stream():
+    receive = request.receive
+    while True:  # the ASGI messages themselves: Request.stream() costs a generator per request
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise ClientDisconnect()
+        chunk = message.get("body", b"")
         size += len(chunk)
         if size > limit:
             raise _too_large(size, limit)
         chunks.append(chunk)
-    return b"".join(chunks)
+        if not message.get("more_body", False):
+            return b"".join(chunks)
 
 
 def _depth(value: object) -> int:
