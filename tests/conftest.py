@@ -18,7 +18,7 @@ from hypothesis import settings as hypothesis_settings
 from starlette.testclient import TestClient
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from mockserver import MockServer, Settings, create_app, load_scenarios
+from mockserver import MockServer, Settings, contract, create_app, load_scenarios
 from mockserver.config import builtin_scenarios_dir
 from tests import conformance
 
@@ -68,14 +68,21 @@ class RecordingApp:
 
 
 def check_exchange(exchange: Exchange) -> None:
-    """Validate one recorded answer against the official schema for its kind."""
+    """Validate one recorded answer against the official schema for its kind, and against the project's own
+    contract checks (`mockserver.contract`, what the contract proxy applies to an upstream), which must agree."""
     text = exchange.body.decode()
     if exchange.content_type.startswith("text/event-stream"):
-        conformance.assert_stream_conforms(conformance.parse_sse(text))
+        events = conformance.parse_sse(text)
+        conformance.assert_stream_conforms(events)
+        checker = contract.StreamChecker()
+        findings = [finding for event in events for finding in checker.feed(event)] + checker.finish()
+        assert findings == [], contract.summarize(findings)
     elif exchange.status >= 400:
         conformance.assert_error_conforms(json.loads(text))
+        assert contract.check_response(exchange.status, json.loads(text)) == []
     elif exchange.method == "POST" and exchange.path == "/v1/responses":
         conformance.assert_response_conforms(json.loads(text))
+        assert contract.check_response(exchange.status, json.loads(text)) == []
 
 
 @pytest.fixture(scope="session")
