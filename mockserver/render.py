@@ -214,6 +214,10 @@ def _render_item(spec: JSONObject, ids: ResponseIds, ctx: RequestContext) -> JSO
             "call_id": spec.get("call_id") or ids.call_id(),
             "name": spec["name"],
         }
+    if kind == "custom_tool_call" and isinstance(spec.get("input"), str) and isinstance(spec.get("name"), str):
+        item = {"id": spec.get("id") or ids.new("ctc"), "type": "custom_tool_call", "status": "completed"}
+        item.update(call_id=spec.get("call_id") or ids.call_id(), input=spec["input"], name=spec["name"])
+        return item
     if kind == "reasoning":
         item = {"id": spec.get("id") or ids.new("rs"), "type": "reasoning"}
         if "reasoning.encrypted_content" in (ctx.body.get("include") or ()):

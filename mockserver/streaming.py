@@ -88,6 +88,8 @@ def _item_events(seq: _Sequencer, index: int, item: JSONObject) -> Iterator[JSON
             yield from _part_events(seq, index, item["id"], content_index, part)
     elif kind == "function_call":
         yield from _arguments_events(seq, index, item)
+    elif kind == "custom_tool_call" and isinstance(item.get("input"), str):
+        yield from _custom_input_events(seq, index, item)
     elif kind == "reasoning":
         for summary_index, part in enumerate(item["summary"]):
             yield from _summary_events(seq, index, item["id"], summary_index, part["text"])
@@ -104,6 +106,8 @@ def _initial_item(item: JSONObject) -> JSONObject:
         return initial
     if kind == "function_call":
         return {**item, "status": "in_progress", "arguments": ""}
+    if kind == "custom_tool_call" and isinstance(item.get("input"), str):
+        return {**item, "status": "in_progress", "input": ""} if "status" in item else {**item, "input": ""}
     if kind == "reasoning":
         return {**item, "summary": []}
     return item
@@ -166,6 +170,16 @@ def _arguments_events(seq: _Sequencer, index: int, item: JSONObject) -> Iterator
     yield seq.event(
         "response.function_call_arguments.done",
         {"arguments": item["arguments"], "item_id": item["id"], "output_index": index},
+    )
+
+
+def _custom_input_events(seq: _Sequencer, index: int, item: JSONObject) -> Iterator[JSONObject]:
+    for piece in seq.split(item["input"]):
+        yield seq.delta(
+            "response.custom_tool_call_input.delta", {"delta": piece, "item_id": item["id"], "output_index": index}
+        )
+    yield seq.event(
+        "response.custom_tool_call_input.done", {"input": item["input"], "item_id": item["id"], "output_index": index}
     )
 
 
