@@ -215,7 +215,8 @@ def _render_item(spec: JSONObject, ids: ResponseIds, ctx: RequestContext) -> JSO
             "name": spec["name"],
         }
     if kind == "custom_tool_call" and isinstance(spec.get("input"), str) and isinstance(spec.get("name"), str):
-        item = {"id": spec.get("id") or ids.new("ctc"), "type": "custom_tool_call", "status": "completed"}
+        # No `status`: the SDK's ResponseCustomToolCall has none (unlike a function call).
+        item = {"id": spec.get("id") or ids.new("ctc"), "type": "custom_tool_call"}
         item.update(call_id=spec.get("call_id") or ids.call_id(), input=spec["input"], name=spec["name"])
         return item
     if kind == "reasoning":

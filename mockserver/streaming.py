@@ -107,7 +107,7 @@ def _initial_item(item: JSONObject) -> JSONObject:
     if kind == "function_call":
         return {**item, "status": "in_progress", "arguments": ""}
     if kind == "custom_tool_call" and isinstance(item.get("input"), str):
-        return {**item, "status": "in_progress", "input": ""} if "status" in item else {**item, "input": ""}
+        return {**item, "input": ""}
     if kind == "reasoning":
         return {**item, "summary": []}
     return item
