@@ -165,6 +165,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         except (ValueError, MockServerError) as exc:
             print(f"mockserver: {exc}", file=sys.stderr)
             return 2
+        record = settings.record_file
+        if settings.proxy_mode == "replay" and record is not None and not record.is_file():
+            print(f"mockserver: nothing to replay: {record} does not exist (record it first)", file=sys.stderr)
+            return 2
         if not is_loopback(settings.host):
             if not settings.allow_remote:
                 print(

@@ -161,3 +161,10 @@ def test_the_start_line_says_what_answers() -> None:
     assert _what_answers(proxy, ScenarioSet()) == (
         "with no scenarios, forwarding to https://api.example.com/v1 (auto mode), recordings in rec.yaml"
     )
+
+
+def test_replay_without_its_recording_file_stops_at_once(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    missing = tmp_path / "session.yaml"
+
+    assert main(["serve", "--port", "0", "--mode", "replay", "--record", str(missing)]) == 2
+    assert f"nothing to replay: {missing} does not exist" in capsys.readouterr().err
