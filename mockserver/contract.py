@@ -33,7 +33,7 @@ from jsonschema import (  # type: ignore[import-untyped, unused-ignore]  # no st
 )
 from jsonschema.protocols import Validator  # type: ignore[import-untyped, unused-ignore]
 
-from .validation import create_request_problems
+from .validation import create_request_problems, json_kind
 
 __all__ = [
     "ABSENT",
@@ -345,7 +345,7 @@ class StreamChecker:
         position = self._position
         self._position += 1
         if not isinstance(event, Mapping):
-            return [Finding(f"event {position}", "", f"an event must be a JSON object, got {_kind(event)}")]
+            return [Finding(f"event {position}", "", f"an event must be a JSON object, got {json_kind(event)}")]
         event_type = event.get("type")
         where = f"event {position} {event_type}" if isinstance(event_type, str) else f"event {position}"
         problems: list[Problem] = []
@@ -379,7 +379,7 @@ class StreamChecker:
         expected = 0 if self._last_sequence is None else self._last_sequence + 1
         if type(number) is not int:
             self._last_sequence = expected  # it took its place in the count
-            got = _kind(number) if "sequence_number" in event else "nothing"
+            got = json_kind(number) if "sequence_number" in event else "nothing"
             return [("sequence_number", f"expected an integer, got {got}")]
         self._last_sequence = number  # follow the stream as sent, so one skip is one finding
         if number != expected:
@@ -645,7 +645,7 @@ def _message(issue: SchemaIssue, error: ValidationError) -> str:
     keyword, value, expected = issue.keyword, issue.value, error.validator_value
     if keyword == "type":
         names = [expected] if isinstance(expected, str) else list(expected)
-        return f"expected {' or '.join(_TYPE_WORDS.get(name, name) for name in names)}, got {_kind(value)}"
+        return f"expected {' or '.join(_TYPE_WORDS.get(name, name) for name in names)}, got {json_kind(value)}"
     if keyword == "required":
         return f"the required key {issue.path[-1]!r} is missing"
     if keyword == "enum":
@@ -657,20 +657,6 @@ def _message(issue: SchemaIssue, error: ValidationError) -> str:
     if keyword == "minimum":
         return f"expected a value >= {expected}, got {_show(value)}"
     return str(error.message) if len(error.message) <= 160 else error.message[:157] + "..."
-
-
-def _kind(value: object) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, int):
-        return "an integer"
-    if isinstance(value, float):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    return "an array" if isinstance(value, list) else "an object"
 
 
 def _show(value: object, limit: int = 60) -> str:

@@ -47,7 +47,14 @@ from jsonschema.protocols import Validator  # type: ignore[import-untyped, unuse
 from . import fastcheck
 from .errors import APIError, invalid_request
 
-__all__ = ["PROFILES", "build_fast_validator", "create_request_problems", "request_schema", "validate_create_request"]
+__all__ = [
+    "PROFILES",
+    "build_fast_validator",
+    "create_request_problems",
+    "json_kind",
+    "request_schema",
+    "validate_create_request",
+]
 
 PROFILES: tuple[str, ...] = ("openai", "compatible")
 
@@ -334,7 +341,8 @@ def _number(value: Any) -> str:
     return repr(value) if isinstance(value, float) else str(value)
 
 
-def _kind(value: Any) -> str:
+def json_kind(value: Any) -> str:
+    """A JSON value's kind as the API's messages name it: `an integer`, `a decimal number`, `an object` …."""
     if value is None:
         return "null"
     if isinstance(value, bool):
@@ -366,7 +374,9 @@ def _expected(schema: Schema) -> str:
 def _invalid_type(error: ValidationError) -> Problem:
     where = _where(error)
     what = f"'{where}'" if where else "the request body"
-    message = f"Invalid type for {what}: expected {_expected(error.schema)}, but got {_kind(error.instance)} instead."
+    message = (
+        f"Invalid type for {what}: expected {_expected(error.schema)}, but got {json_kind(error.instance)} instead."
+    )
     return message, where or None, "invalid_type"
 
 
