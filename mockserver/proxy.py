@@ -49,12 +49,13 @@ from .recording import (
 )
 from .records import ResponseRecords
 from .replies import Reply
-from .types import JSONObject
+from .types import Headers, JSONObject
 from .upstream import ExchangeObserver, Relayed, Upstream
 
 logger = logging.getLogger("mockserver.proxy")
 
 DRIFT_HEADER = "x-mock-drift"
+UNFINISHED = ("queued", "in_progress")
 Clock = Callable[[], float]
 
 
@@ -76,6 +77,8 @@ class Proxy:
         self._records = records
         self._ids = ids
         self._clock = clock
+        self._unfinished: set[str] = set()
+        self._pending: dict[str, tuple[RequestContext, Exchange]] = {}  # background creates not finished yet
         self.observers: list[Callable[[RequestContext], ExchangeObserver]] = []
         """Factories of extra observers: each forwarded exchange gets a fresh one from each (see `upstream`)."""
         self.file = RecordingFile(None, fresh=True, header="")
@@ -127,6 +130,9 @@ class Proxy:
             self._store(ctx, exchange)
             if self.mode == "verify":
                 outcome["drift"] = self._verify(ctx, recorded, exchange, entry)
+            elif self.mode in ("record", "auto") and _unfinished_id(exchange) is not None:
+                # A background response is recorded once a poll through the proxy sees it finished.
+                self._pending[str(_unfinished_id(exchange))] = (ctx, exchange)
             elif self.mode in ("record", "auto"):
                 name = self._record(ctx, exchange)
                 if entry is not None:
@@ -218,6 +224,47 @@ class Proxy:
             return
         ids = self._ids.response_family(int(self._clock()))
         self._records.record(final, input_item_resources(ctx, ids), ctx.body.get("previous_response_id"))
+        if final.get("status") in UNFINISHED:
+            self._unfinished.add(final["id"])
+
+    # ------------------------------------------------------------ responses the upstream is still working on
+
+    def follows(self, response_id: str) -> bool:
+        """Whether a GET or cancel of this response goes upstream: a forwarded background response that was not
+        finished when last seen (the upstream is the one working on it)."""
+        return self.upstream is not None and response_id in self._unfinished
+
+    async def follow(self, method: str, path: str, query: str, headers: Headers, response_id: str) -> Relayed:
+        """Forward a GET (or a resumed stream) or a cancel of an unfinished upstream response, and keep what it
+        says in the local store."""
+        assert self.upstream is not None
+        relayed = await self.upstream.forward(path, None, headers, method=method, query=query)
+        if isinstance(relayed.body, bytes) and relayed.status == 200:
+            try:
+                answer = json.loads(relayed.body)
+            except ValueError:
+                return relayed
+            if isinstance(answer, dict) and answer.get("id") == response_id and answer.get("object") == "response":
+                self._records.update(answer)
+                if answer.get("status") not in UNFINISHED:
+                    self._unfinished.discard(response_id)
+                    self._record_finished(response_id, answer)
+        return relayed
+
+    def _record_finished(self, response_id: str, answer: JSONObject) -> None:
+        pending = self._pending.pop(response_id, None)
+        if pending is not None:
+            ctx, exchange = pending
+            self._record(ctx, replace(exchange, body=answer, events=[]))
+
+
+def _unfinished_id(exchange: Exchange) -> str | None:
+    """The id of a successful answer that is still queued or in progress (a background response), else None."""
+    final = exchange.final_response
+    if exchange.status == 200 and final is not None and final.get("status") in UNFINISHED:
+        response_id = final.get("id")
+        return response_id if isinstance(response_id, str) else None
+    return None
 
 
 def _describe(ctx: RequestContext) -> str:

@@ -42,6 +42,12 @@ class ResponseRecords:
             document["background"] = background_plan
         self.store.put(RESPONSE, response["id"], document)
 
+    def update(self, response: JSONObject) -> None:
+        """Replace a stored response with a newer state of it (its input items and chain stay)."""
+        document = self.store.get(RESPONSE, response["id"])
+        if document is not None:
+            self.store.put(RESPONSE, response["id"], {**document, "response": response})
+
     def document(self, response_id: str) -> JSONObject:
         document = self.store.get(RESPONSE, response_id)
         if document is None:

@@ -182,7 +182,7 @@ class Upstream:
         tail = path[3:] if path.startswith("/v1/") else path
         return self.base_url + tail + (f"?{query}" if query else "")
 
-    def request_headers(self, caller: Headers) -> Headers:
+    def request_headers(self, caller: Headers, *, with_body: bool = True) -> Headers:
         headers = {
             name: value
             for name, value in caller.items()
@@ -191,7 +191,10 @@ class Upstream:
         }  # fmt: skip
         if self.key:
             headers["authorization"] = f"Bearer {self.key}"
-        headers["content-type"] = "application/json"
+        if with_body:
+            headers["content-type"] = "application/json"
+        else:
+            headers.pop("content-type", None)
         return headers
 
     def _http(self) -> httpx.AsyncClient:
@@ -206,18 +209,24 @@ class Upstream:
     async def forward(
         self,
         path: str,
-        body: JSONObject,
+        body: JSONObject | None,
         caller_headers: Headers,
         observers: Sequence[ExchangeObserver] = (),
         *,
         buffer: bool = False,
+        method: str = "POST",
+        query: str = "",
     ) -> Relayed:
-        """POST `body` upstream and relay the answer. A stream is relayed as it arrives, unless `buffer` asks for
-        the whole answer first (its events are still observed one by one)."""
+        """Send the request upstream (`body` as JSON, None for none) and relay the answer. A stream is relayed as it
+        arrives, unless `buffer` asks for the whole answer first (its events are still observed one by one)."""
         client = self._http()
-        _notify(observers, "on_request", body)
+        if body is not None:
+            _notify(observers, "on_request", body)
         request = client.build_request(
-            "POST", self.url_for(path), content=dumps(body), headers=self.request_headers(caller_headers)
+            method,
+            self.url_for(path, query),
+            content=dumps(body) if body is not None else None,
+            headers=self.request_headers(caller_headers, with_body=body is not None),
         )
         try:
             response = await client.send(request, stream=True)

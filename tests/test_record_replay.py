@@ -463,3 +463,44 @@ def test_the_pytest_plugin_records_per_test_and_replays_offline(
     upstream.stop()
 
     pytester.runpytest(*options, "--mockserver-record=replay").assert_outcomes(passed=2)
+
+
+def test_polling_a_forwarded_background_response_asks_the_upstream(upstream: MockServer, tmp_path: Path) -> None:
+    record = tmp_path / "rec.yaml"
+    with proxy(upstream, record, record_mode="record") as server, sdk(server) as client:
+        created = client.responses.create(model="gpt-background", input="start the job", background=True)
+        assert created.status == "queued"
+        seen: list[str] = [str(created.status)]
+        deadline = time.monotonic() + 5
+        while seen[-1] in ("queued", "in_progress") and time.monotonic() < deadline:
+            time.sleep(0.05)
+            seen.append(client.responses.retrieve(created.id).status)
+        polled = [entry for entry in upstream.service.journal if entry.method == "GET"]
+
+        assert seen[-1] == "completed" and "in_progress" in seen  # the upstream's progress, not a stored snapshot
+        assert len(polled) == len(seen) - 1
+        finished = client.responses.retrieve(created.id)  # finished: answered from the proxy's store now
+        assert finished.output_text == "The long job is done."
+        assert len([entry for entry in upstream.service.journal if entry.method == "GET"]) == len(polled)
+
+    # Recorded as it finished, not as first answered: a replay runs the job locally and ends with the same text.
+    assert "The long job is done." in record.read_text()
+    upstream.stop()
+    with proxy(None, record, record_mode="replay") as server, sdk(server) as client:
+        replayed = client.responses.create(model="gpt-background", input="start the job", background=True)
+        assert replayed.status == "queued"
+        deadline = time.monotonic() + 5
+        while replayed.status in ("queued", "in_progress") and time.monotonic() < deadline:
+            time.sleep(0.05)
+            replayed = client.responses.retrieve(replayed.id)
+        assert replayed.output_text == "The long job is done."
+
+
+def test_cancelling_a_forwarded_background_response_cancels_it_upstream(upstream: MockServer, tmp_path: Path) -> None:
+    with proxy(upstream, tmp_path / "rec.yaml", record_mode="record") as server, sdk(server) as client:
+        created = client.responses.create(model="gpt-background", input="start the job", background=True)
+        cancelled = client.responses.cancel(created.id)
+
+        assert cancelled.status == "cancelled"
+        assert upstream.service.records.retrieve(created.id)["status"] == "cancelled"
+        assert client.responses.retrieve(created.id).status == "cancelled"

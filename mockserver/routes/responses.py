@@ -192,6 +192,8 @@ async def _sse(events: Iterator[JSONObject]) -> AsyncIterator[bytes]:
 async def retrieve_response(request: Request) -> Response:
     service = authorized(request)
     response_id = request.path_params["response_id"]
+    if service.proxy is not None and service.proxy.follows(response_id):
+        return await _followed(service, request, response_id)
     if query_flag(request, "stream"):
         events = service.records.stream_plan(response_id, query_int(request, "starting_after"))
         return StreamingResponse(_paced(service, response_id, events), media_type=SSE_MEDIA_TYPE)
@@ -205,7 +207,19 @@ async def delete_response(request: Request) -> Response:
 
 async def cancel_response(request: Request) -> Response:
     service = authorized(request)
-    return JSONBody(service.records.cancel(request.path_params["response_id"]))
+    response_id = request.path_params["response_id"]
+    if service.proxy is not None and service.proxy.follows(response_id):
+        return await _followed(service, request, response_id)
+    return JSONBody(service.records.cancel(response_id))
+
+
+async def _followed(service: MockService, request: Request, response_id: str) -> Response:
+    """A background response the upstream is still working on: asked upstream (see `proxy`)."""
+    assert service.proxy is not None
+    headers = headers_of(request.scope)
+    return _relayed(
+        await service.proxy.follow(request.method, request.url.path, request.url.query, headers, response_id)
+    )
 
 
 async def list_input_items(request: Request) -> Response:
