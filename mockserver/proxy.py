@@ -26,6 +26,7 @@ from .config import Settings
 from .context import RequestContext
 from .contract import summarize
 from .contract_proxy import CONTRACT_HEADER, ContractWatch, contract_violation
+from .conversations import Conversations
 from .drift import compare
 from .engine import ScenarioEngine
 from .errors import InvalidSpec, invalid_request
@@ -63,7 +64,13 @@ class Proxy:
     """The record/replay side of one server: its mode, upstream, recordings and the observers of each exchange."""
 
     def __init__(
-        self, settings: Settings, engine: ScenarioEngine, records: ResponseRecords, ids: IdSource, clock: Clock
+        self,
+        settings: Settings,
+        engine: ScenarioEngine,
+        records: ResponseRecords,
+        conversations: Conversations,
+        ids: IdSource,
+        clock: Clock,
     ) -> None:
         mode = settings.proxy_mode
         assert mode is not None
@@ -75,6 +82,7 @@ class Proxy:
         self.upstream = Upstream(settings.upstream, settings.upstream_key) if settings.upstream else None
         self.engine = engine
         self._records = records
+        self._conversations = conversations
         self._ids = ids
         self._clock = clock
         self._unfinished: set[str] = set()
@@ -144,7 +152,8 @@ class Proxy:
         observers.extend(make(ctx) for make in self.observers)
         # verify (and a strict contract) wait for the whole answer, so that what they find can go into a header.
         buffer = self.mode == "verify" or self.contract == "strict"
-        relayed = await self.upstream.forward("/v1/responses", ctx.body, ctx.headers, observers, buffer=buffer)
+        body = upstream_body(ctx)
+        relayed = await self.upstream.forward("/v1/responses", body, ctx.headers, observers, buffer=buffer)
         drift = outcome.get("drift")
         if drift:
             relayed = replace(relayed, headers={**relayed.headers, DRIFT_HEADER: drift})
@@ -220,10 +229,14 @@ class Proxy:
         final = exchange.final_response
         if exchange.status != 200 or final is None or not isinstance(final.get("id"), str):
             return
+        ids = self._ids.response_family(int(self._clock()))
+        input_items = input_item_resources(ctx, ids)
+        conversation = _conversation_id(ctx)
+        if conversation is not None:
+            self._conversations.append_turn(conversation, input_items, list(final.get("output") or ()))
         if ctx.body.get("store") is False:
             return
-        ids = self._ids.response_family(int(self._clock()))
-        self._records.record(final, input_item_resources(ctx, ids), ctx.body.get("previous_response_id"))
+        self._records.record(final, input_items, ctx.body.get("previous_response_id"))
         if final.get("status") in UNFINISHED:
             self._unfinished.add(final["id"])
 
@@ -256,6 +269,29 @@ class Proxy:
         if pending is not None:
             ctx, exchange = pending
             self._record(ctx, replace(exchange, body=answer, events=[]))
+
+
+def upstream_body(ctx: RequestContext) -> JSONObject:
+    """The body sent upstream. Conversations are the local server's, so a request that names one carries the
+    conversation's items before its own input instead (without the local ids and statuses, and without reasoning
+    items, which the upstream would not know)."""
+    if _conversation_id(ctx) is None:
+        return ctx.body
+    earlier = [
+        {key: value for key, value in item.items() if key not in ("id", "status")}
+        for item in ctx.history
+        if item.get("type") != "reasoning"
+    ]
+    body = {key: value for key, value in ctx.body.items() if key != "conversation"}
+    body["input"] = [*earlier, *ctx.turn_items]
+    return body
+
+
+def _conversation_id(ctx: RequestContext) -> str | None:
+    conversation = ctx.body.get("conversation")
+    if isinstance(conversation, dict):
+        conversation = conversation.get("id")
+    return conversation if isinstance(conversation, str) else None
 
 
 def _unfinished_id(exchange: Exchange) -> str | None:

@@ -37,7 +37,7 @@ Clock = Callable[[], float]
 def _proxy_for(service: MockService) -> Proxy:
     from .proxy import Proxy  # only servers that record or replay load it (and httpx)
 
-    return Proxy(service.settings, service.engine, service.records, service.ids, service.clock)
+    return Proxy(service.settings, service.engine, service.records, service.conversations, service.ids, service.clock)
 
 
 def open_store(settings: Settings) -> Store:

@@ -504,3 +504,29 @@ def test_cancelling_a_forwarded_background_response_cancels_it_upstream(upstream
         assert cancelled.status == "cancelled"
         assert upstream.service.records.retrieve(created.id)["status"] == "cancelled"
         assert client.responses.retrieve(created.id).status == "cancelled"
+
+
+def test_a_conversation_through_the_proxy_is_sent_upstream_as_its_items(upstream: MockServer, tmp_path: Path) -> None:
+    record = tmp_path / "rec.yaml"
+
+    def two_turns(server: MockServer) -> tuple[str, str, int]:
+        with sdk(server) as client:
+            conversation = client.conversations.create()
+            first = client.responses.create(model="gpt-4.1", input="hello there", conversation=conversation.id)
+            second = client.responses.create(model="gpt-4.1", input="And hello again", conversation=conversation.id)
+            items = client.conversations.items.list(conversation.id)
+            return first.output_text, second.output_text, len(items.data)
+
+    with proxy(upstream, record, record_mode="record") as server:
+        recorded = two_turns(server)
+    sent = [entry.body for entry in upstream.service.journal if entry.path == "/v1/responses"]
+
+    assert recorded == ("Hello from upstream! How can I help?", "Hello from upstream! How can I help?", 4)
+    assert all("conversation" not in body for body in sent if isinstance(body, dict))
+    second_input = sent[1]["input"] if isinstance(sent[1], dict) else None
+    assert [item.get("role") for item in second_input] == ["user", "assistant", "user"]
+    assert all("id" not in item for item in second_input)
+
+    upstream.stop()
+    with proxy(None, record, record_mode="replay") as server:
+        assert two_turns(server) == recorded
