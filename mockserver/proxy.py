@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import replace
 from pathlib import Path
 
@@ -86,6 +86,7 @@ class Proxy:
         self._ids = ids
         self._clock = clock
         self._unfinished: set[str] = set()
+        self._upstream_ids: set[str] = set()  # responses the upstream made (and so can continue)
         self._pending: dict[str, tuple[RequestContext, Exchange]] = {}  # background creates not finished yet
         self.observers: list[Callable[[RequestContext], ExchangeObserver]] = []
         """Factories of extra observers: each forwarded exchange gets a fresh one from each (see `upstream`)."""
@@ -152,7 +153,7 @@ class Proxy:
         observers.extend(make(ctx) for make in self.observers)
         # verify (and a strict contract) wait for the whole answer, so that what they find can go into a header.
         buffer = self.mode == "verify" or self.contract == "strict"
-        body = upstream_body(ctx)
+        body = upstream_body(ctx, self._upstream_ids)
         relayed = await self.upstream.forward("/v1/responses", body, ctx.headers, observers, buffer=buffer)
         drift = outcome.get("drift")
         if drift:
@@ -237,6 +238,7 @@ class Proxy:
         if ctx.body.get("store") is False:
             return
         self._records.record(final, input_items, ctx.body.get("previous_response_id"))
+        self._upstream_ids.add(final["id"])
         if final.get("status") in UNFINISHED:
             self._unfinished.add(final["id"])
 
@@ -271,18 +273,23 @@ class Proxy:
             self._record(ctx, replace(exchange, body=answer, events=[]))
 
 
-def upstream_body(ctx: RequestContext) -> JSONObject:
-    """The body sent upstream. Conversations are the local server's, so a request that names one carries the
-    conversation's items before its own input instead (without the local ids and statuses, and without reasoning
-    items, which the upstream would not know)."""
-    if _conversation_id(ctx) is None:
+def upstream_body(ctx: RequestContext, upstream_ids: Collection[str]) -> JSONObject:
+    """The body sent upstream. What the upstream cannot know is sent as items instead: a request that names a
+    (local) conversation, or continues a response the upstream did not make (a replayed one, in `auto` mode),
+    carries the earlier items before its own input, without their local ids and statuses and without reasoning
+    items."""
+    previous = ctx.body.get("previous_response_id")
+    local_chain = isinstance(previous, str) and previous not in upstream_ids
+    if _conversation_id(ctx) is None and not local_chain:
         return ctx.body
     earlier = [
         {key: value for key, value in item.items() if key not in ("id", "status")}
         for item in ctx.history
         if item.get("type") != "reasoning"
     ]
-    body = {key: value for key, value in ctx.body.items() if key != "conversation"}
+    body = {key: value for key, value in ctx.body.items() if key not in ("conversation", "previous_response_id")}
+    if not local_chain and previous is not None:
+        body["previous_response_id"] = previous
     body["input"] = [*earlier, *ctx.turn_items]
     return body
 

@@ -530,3 +530,24 @@ def test_a_conversation_through_the_proxy_is_sent_upstream_as_its_items(upstream
     upstream.stop()
     with proxy(None, record, record_mode="replay") as server:
         assert two_turns(server) == recorded
+
+
+def test_auto_continues_a_replayed_response_upstream_with_its_items(upstream: MockServer, tmp_path: Path) -> None:
+    record = tmp_path / "rec.yaml"
+    with proxy(upstream, record, record_mode="record") as server, sdk(server) as client:
+        made_upstream = client.responses.create(model="gpt-4.1", input="hello there")
+        client.responses.create(model="gpt-4.1", input="hello, go on", previous_response_id=made_upstream.id)
+    chained = upstream.service.journal.last
+    assert chained is not None and isinstance(chained.body, dict)
+    assert chained.body["previous_response_id"] == made_upstream.id  # the upstream's own: sent as it is
+    upstream.service.journal.clear()
+
+    with proxy(upstream, record, record_mode="auto") as server, sdk(server) as client:
+        first = client.responses.create(model="gpt-4.1", input="hello there")  # replayed: a local id
+        second = client.responses.create(model="gpt-4.1", input="say hello once more", previous_response_id=first.id)
+    sent = [entry.body for entry in upstream.service.journal if entry.path == "/v1/responses"]
+
+    assert second.output_text == "Hello from upstream! How can I help?"  # not the upstream's 400 for an unknown id
+    (body,) = sent  # the first turn was replayed; only the unrecorded second went upstream
+    assert isinstance(body, dict) and "previous_response_id" not in body
+    assert [item.get("role") for item in body["input"]] == ["user", "assistant", "user"]
