@@ -99,6 +99,20 @@ class _Exchange:
             self.chunks(_END)
 
 
+def _body_chunk(chunk: Any, http: ModuleType) -> bytes:
+    """A chunk of the answer's body, or the error of a stream the app broke, as the HTTP library raises it."""
+    if isinstance(chunk, BaseException):
+        raise http.RemoteProtocolError(f"The mock server broke the stream: {chunk!r}") from chunk
+    body: bytes = chunk
+    return body
+
+
+def _check_started(failure: BaseException | None, http: ModuleType) -> None:
+    """An app that failed before its status line looks, to the client, like a server that hung up."""
+    if failure is not None:
+        raise http.RemoteProtocolError(f"Server disconnected without sending a response: {failure!r}")
+
+
 def sync_transport(app: ASGIApp, http: ModuleType) -> Any:
     """A `BaseTransport` of the `http` module (httpx or httpx2) that serves requests from `app`."""
 
@@ -117,9 +131,7 @@ def sync_transport(app: ASGIApp, http: ModuleType) -> Any:
                     raise http.ReadTimeout("The mock server sent nothing within the read timeout.") from None
                 if chunk is _END:
                     return
-                if isinstance(chunk, BaseException):
-                    raise http.RemoteProtocolError(f"The mock server broke the stream: {chunk!r}") from chunk
-                yield chunk
+                yield _body_chunk(chunk, http)
 
         def close(self) -> None:
             self._loop.call_soon_threadsafe(self._exchange.disconnected.set)
@@ -140,8 +152,7 @@ def sync_transport(app: ASGIApp, http: ModuleType) -> Any:
                 failure = started.get(timeout=timeout)
             except queue.Empty:
                 raise http.ReadTimeout("The mock server sent no answer within the read timeout.") from None
-            if failure is not None:
-                raise http.RemoteProtocolError(f"Server disconnected without sending a response: {failure!r}")
+            _check_started(failure, http)
             stream = Stream(chunks, timeout, exchange, self._loop)
             return http.Response(exchange.status, headers=exchange.headers, stream=stream, request=request)
 
@@ -173,9 +184,7 @@ def async_transport(app: ASGIApp, http: ModuleType) -> Any:
                     raise http.ReadTimeout("The mock server sent nothing within the read timeout.") from None
                 if chunk is _END:
                     return
-                if isinstance(chunk, BaseException):
-                    raise http.RemoteProtocolError(f"The mock server broke the stream: {chunk!r}") from chunk
-                yield chunk
+                yield _body_chunk(chunk, http)
 
         async def aclose(self) -> None:
             self._exchange.disconnected.set()
@@ -200,8 +209,7 @@ def async_transport(app: ASGIApp, http: ModuleType) -> Any:
             except TimeoutError:
                 task.cancel()
                 raise http.ReadTimeout("The mock server sent no answer within the read timeout.") from None
-            if failure is not None:
-                raise http.RemoteProtocolError(f"Server disconnected without sending a response: {failure!r}")
+            _check_started(failure, http)
             stream = Stream(chunks, timeout, exchange, task)
             return http.Response(exchange.status, headers=exchange.headers, stream=stream, request=request)
 

@@ -130,19 +130,25 @@ def test_sigterm_sends_a_delayed_answer_now_and_closes_a_stalled_stream() -> Non
     assert type(stalled_outcome[0]) is openai.APIConnectionError  # a stall never ends by itself: closed
 
 
-def test_mock_server_stop_lets_a_paced_stream_finish_at_once() -> None:
-    server = MockServer(Settings(port=0, log_level="warning", scenario_paths=(FAULT_SCENARIOS,))).start()
+def stop_while_reading(server: MockServer, work: Callable[[], object], after: float = 0.8) -> tuple[float, object]:
+    """Starts `work` (a client reading), stops the server `after` seconds later; the seconds `stop()` took and
+    what the work returned (or raised)."""
     try:
-        thread, outcome = in_background(stream_types(server.base_url, SLOW_STREAM))
-        time.sleep(0.8)
+        thread, outcome = in_background(work)
+        time.sleep(after)
     finally:
         started = time.perf_counter()
         server.stop()
         took = time.perf_counter() - started
     thread.join(10)
+    return took, outcome[0]
+
+
+def test_mock_server_stop_lets_a_paced_stream_finish_at_once() -> None:
+    server = MockServer(Settings(port=0, log_level="warning", scenario_paths=(FAULT_SCENARIOS,))).start()
+    took, types = stop_while_reading(server, stream_types(server.base_url, SLOW_STREAM))
 
     assert took < 1.0, took
-    types = outcome[0]
     assert isinstance(types, list) and types[-1] == "response.completed", types
     entry = server.service.journal.last
     assert entry is not None and entry.stream_end == "response.completed"
@@ -161,16 +167,8 @@ def test_mock_server_stop_sends_the_rest_of_a_background_stream_at_once(tmp_path
             stream = client.responses.create(model="gpt-4.1", input="go", background=True, stream=True)
             return [event.type for event in stream]
 
-    try:
-        thread, outcome = in_background(consume)
-        time.sleep(0.8)  # queued, then in progress: most of its 20 s still to run
-    finally:
-        started = time.perf_counter()
-        server.stop()
-        took = time.perf_counter() - started
-    thread.join(10)
+    took, types = stop_while_reading(server, consume)  # queued, then in progress: most of its 20 s still to run
 
     assert took < 1.0, took
-    types = outcome[0]
     assert isinstance(types, list) and types[0] == "response.created", types
     assert types[-1] == "response.completed", types
