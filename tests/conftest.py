@@ -28,6 +28,22 @@ hypothesis_settings.register_profile("ci", derandomize=True, database=None, prin
 if os.environ.get("CI"):
     hypothesis_settings.load_profile("ci")
 
+_skipped: list[str] = []
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if report.skipped:
+        _skipped.append(report.nodeid)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """In CI every test extra is installed and every reference file is in the repository, so a skipped test means
+    something is missing: the run fails and says which."""
+    if os.environ.get("CI") and _skipped and exitstatus == pytest.ExitCode.OK:
+        print(f"\nCI: {len(_skipped)} tests were skipped, which fails the run: " + ", ".join(_skipped[:10]))
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 E2E_SCENARIOS = FIXTURES / "scenarios" / "e2e.yaml"
 

@@ -1,6 +1,6 @@
 """The conformance helper is a real judge: live captures pass, and every kind of broken body or stream fails.
 
-Needs the official OpenAPI file (skips without it); the capture tests also need `live-captures/` (skip without it).
+Reads the official OpenAPI file and the live captures from `tests/reference_data/` (see `tests/reference.py`).
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from tests.conformance import (
     parse_sse,
     schema_problems,
 )
-from tests.reference import live_captures_dir, openapi_spec, openapi_spec_path
+from tests.reference import live_capture_files, live_captures_dir, openapi_spec, openapi_spec_path, reference_file
 
 JSONObject = dict[str, Any]
 Events = list[JSONObject]
@@ -220,7 +220,7 @@ def to_sse(events: Events) -> str:
 
 @pytest.fixture(autouse=True)
 def _needs_spec() -> None:
-    openapi_spec()  # skip every test here when the official file is absent
+    openapi_spec()  # fail every test here at once when the official file is absent
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -891,10 +891,7 @@ CAPTURE_FIXUPS: dict[str, tuple[str, Callable[[str], str] | None, Callable[[JSON
 
 
 def _capture_files() -> list[Path]:
-    root = live_captures_dir()
-    if not root.is_dir():
-        return []
-    return sorted(p for p in root.iterdir() if p.name.endswith((".json", ".sse", ".chunks.jsonl")))
+    return live_capture_files()
 
 
 def _load_capture(path: Path, *, fix: bool = True) -> list[JSONObject]:
@@ -921,11 +918,7 @@ def _check_capture(path: Path, docs: list[JSONObject]) -> None:
 
 
 def _capture_params() -> list[Any]:
-    files = _capture_files()
-    if not files:
-        reason = f"live captures not found at {live_captures_dir()}"
-        return [pytest.param(None, marks=pytest.mark.skip(reason=reason), id="no-captures")]
-    return [pytest.param(p, id=p.name) for p in files]
+    return [pytest.param(p, id=p.name) for p in _capture_files()]
 
 
 @pytest.mark.parametrize("path", _capture_params())
@@ -935,9 +928,7 @@ def test_live_capture_conforms(path: Path) -> None:
 
 @pytest.mark.parametrize("name", sorted(CAPTURE_FIXUPS))
 def test_capture_fixups_are_needed(name: str) -> None:
-    path = live_captures_dir() / name
-    if not path.is_file():
-        pytest.skip(f"{path} not found")
+    path = reference_file(live_captures_dir() / name)
     _, fix_text, _ = CAPTURE_FIXUPS[name]
     if fix_text is not None:
         with pytest.raises(SSEFormatError, match="does not end with a blank line"):
@@ -949,8 +940,6 @@ def test_capture_fixups_are_needed(name: str) -> None:
 def test_stream_captures_cover_the_rules() -> None:
     """The captures exercise what the judge checks: obfuscation, nested error, keyless name, several items."""
     files = {p.name: p for p in _capture_files()}
-    if not files:
-        pytest.skip(f"live captures not found at {live_captures_dir()}")
     events = [e for p in files.values() if not p.name.endswith(".json") for e in _load_capture(p)]
     types = {e["type"] for e in events}
     assert {"error", "response.failed", "response.incomplete", "response.reasoning_summary_text.delta"} <= types

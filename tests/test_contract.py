@@ -15,7 +15,7 @@ from starlette.testclient import TestClient
 from mockserver import Settings, create_app, load_scenarios
 from mockserver.config import builtin_scenarios_dir
 from mockserver.contract import KNOWN_DRIFT, Finding, StreamChecker, check_request, check_response, summarize
-from tests.reference import live_captures_dir
+from tests.reference import live_capture_files
 
 ROOT = Path(__file__).resolve().parent.parent
 E2E_SCENARIOS = ROOT / "fixtures" / "scenarios" / "e2e.yaml"
@@ -60,12 +60,7 @@ def renumbered(events: list[Event]) -> list[Event]:
 
 
 def _capture_params() -> list[Any]:
-    root = live_captures_dir()
-    files = sorted(root.iterdir()) if root.is_dir() else []
-    captures = [path for path in files if path.name.endswith((".json", ".sse", ".chunks.jsonl"))]
-    if not captures:
-        return [pytest.param(None, marks=pytest.mark.skip(reason=f"no live captures at {root}"), id="no-captures")]
-    return [pytest.param(path, id=path.name) for path in captures]
+    return [pytest.param(path, id=path.name) for path in live_capture_files()]
 
 
 @pytest.mark.parametrize("path", _capture_params())

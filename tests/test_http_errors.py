@@ -13,7 +13,7 @@ import pytest
 from mockserver.errors import InvalidSpec
 from mockserver.http_errors import PRESETS, compile_error, error_body
 from tests.fault_server import FAULT_SCENARIOS, FaultServer, fault_server, fresh_fault_server, running_fault_server  # noqa: F401 (fixtures)
-from tests.reference import live_captures_dir
+from tests.reference import live_captures_dir, reference_file
 
 SDK_EXCEPTION = {
     400: openai.BadRequestError,
@@ -88,9 +88,7 @@ def test_model_not_found_names_the_requested_model(fs: FaultServer) -> None:
 
 
 def test_insufficient_quota_is_the_live_body() -> None:
-    capture = live_captures_dir() / "error-insufficient-quota.json"
-    if not capture.is_file():
-        pytest.skip(f"live capture not found at {capture}")
+    capture = reference_file(live_captures_dir() / "error-insufficient-quota.json")
     live = json.loads(capture.read_text(encoding="utf-8"))
 
     assert error_body(compile_error("insufficient_quota", ())) == live

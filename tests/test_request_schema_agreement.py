@@ -1,6 +1,6 @@
 """Our hand-written request schema (mockserver/data/create_response.schema.json) agrees with the official OpenAPI one.
 
-The official file is read through `tests.reference.openapi_spec()` (the tests skip when it is absent). Every difference
+The official file is read through `tests.reference.openapi_spec()` (a copy in `tests/reference_data/`). Every difference
 our schema makes on purpose is listed below with its reason; anything else that differs fails a test.
 """
 

@@ -18,7 +18,7 @@ from jsonschema import Draft202012Validator  # type: ignore[import-untyped, unus
 from mockserver import fastcheck
 from mockserver.errors import APIError
 from mockserver.validation import PROFILES, _compiled, request_schema, validate_create_request
-from tests.reference import live_captures_dir, reference_dir
+from tests.reference import live_captures_dir, reference_dir, reference_file
 
 DELETE = object()
 FN_TOOL = {
@@ -766,9 +766,7 @@ def test_bad_rows_cover_every_rule():
 
 
 def test_matches_the_live_capture_of_a_bad_temperature():
-    capture = live_captures_dir() / "error-400-invalid-temperature.pydantic.json"
-    if not capture.is_file():
-        pytest.skip(f"live capture not found at {capture}")
+    capture = reference_file(live_captures_dir() / "error-400-invalid-temperature.pydantic.json")
     live = json.loads(capture.read_text(encoding="utf-8"))
     assert rejection("openai", body(temperature=-1)).body() == live
 
@@ -1127,9 +1125,7 @@ def test_sdk_bodies_pass():
 
 
 def test_seed_page_example_passes_the_compatible_profile():
-    page = reference_dir() / "seed-compatible-responses-api.txt"
-    if not page.is_file():
-        pytest.skip(f"provider page not found at {page}")
+    page = reference_file(reference_dir() / "seed-compatible-responses-api.txt")
     found = re.search(r"--data '\n(.*?)\n'", page.read_text(encoding="utf-8"), re.S)
     assert found, "the page's curl example moved"
     example = json.loads(found.group(1).replace('"<string>"', '"get_weather"'))
