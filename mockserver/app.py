@@ -23,7 +23,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from .config import Settings
 from .errors import APIError
 from .ids import IdSource
-from .journal import Entry, Journal
+from .journal import Entry, Journal, unfinished_end
 from .routes import admin, conversations, models, responses
 from .routes.common import headers_of
 from .routes.responses import JOURNAL_ENTRY
@@ -115,9 +115,10 @@ class Envelope:
             )
         last_event: str | None = None
         finished = False
+        at_line_start = True  # whether the body so far ends a line: an `event:` line starts there
 
         async def send_enveloped(message: Message) -> None:
-            nonlocal last_event, finished
+            nonlocal last_event, finished, at_line_start
             if message["type"] == "http.response.start":
                 message = {**message, "headers": self._headers(message.get("headers", ()), started)}
                 if entry is not None:
@@ -126,9 +127,13 @@ class Envelope:
                         entry.retry_hint_ms = _retry_hint_ms(message["headers"])
             elif entry is not None and message["type"] == "http.response.body":
                 chunk = message.get("body", b"")
-                if entry.streamed and b"event: " in chunk:
-                    start = chunk.rfind(b"event: ") + 7
-                    last_event = chunk[start : chunk.find(b"\n", start)].decode("utf-8", "replace")
+                if entry.streamed and chunk:
+                    # JSON escapes newlines, so an `event:` at a line's start is an event, never text inside data.
+                    entry.events += chunk.count(b"\nevent: ") + (at_line_start and chunk.startswith(b"event: "))
+                    at_line_start = chunk.endswith(b"\n")
+                    if b"event: " in chunk:
+                        start = chunk.rfind(b"event: ") + 7
+                        last_event = chunk[start : chunk.find(b"\n", start)].decode("utf-8", "replace")
                 if not message.get("more_body", False):
                     finished = True
             await send(message)
@@ -142,7 +147,7 @@ class Envelope:
                     if finished:
                         entry.stream_end = last_event if last_event in TERMINAL_EVENTS else "no_terminal_event"
                     else:
-                        entry.stream_end = entry.fault or "client_disconnected"
+                        entry.stream_end = unfinished_end(entry.fault)
 
     def _headers(self, own: Iterable[tuple[bytes, bytes]], started: float) -> list[tuple[bytes, bytes]]:
         own = list(own)

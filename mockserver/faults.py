@@ -420,3 +420,14 @@ _COMPILERS: dict[str, Callable[[JSON, Where], Fault]] = {
     "http_error": _http_error,
 }
 FAULT_NAMES = tuple(_COMPILERS)
+
+_NAMES: dict[type, str] = {
+    Reset: "reset", Cut: "cut", Garbage: "garbage", Stall: "stall", Hold: "hold", Truncate: "truncate",
+    ErrorEvent: "error_event", Failed: "failed", Malformed: "malformed", UnknownEvent: "unknown_event",
+    Duplicate: "duplicate", Swap: "swap", Fragment: "fragment", HttpError: "http_error",
+}  # fmt: skip
+
+
+def fault_name(fault: Fault) -> str:
+    """The fault's name as scenario files write it (`empty` is a `cut` before any byte, `headers_only` a `stall`)."""
+    return _NAMES[type(fault)]

@@ -30,8 +30,10 @@ def redact(headers: Headers) -> Headers:
 
 @dataclass
 class Entry:
-    """One request and its answer. `stream_end` says how a streamed answer ended: the terminal event's type
-    (`response.completed`, …), `error` (an error event), `no_terminal_event`, `cut`, `reset`, `stalled` or
+    """One request and its answer, in the vocabulary of scenario files. `fault` names the faults applied as YAML
+    writes them (`reset`, `error_event`, …, joined by `, `); `events` counts the SSE events sent. `stream_end` says
+    how a streamed answer ended: the terminal event's type (`response.completed`, …), `error` (an error event),
+    `no_terminal_event`, `cut`, `reset`, `stalled` (a `stall` or `hold` the server was stopped in) or
     `client_disconnected`. A request forwarded to an upstream (record and replay) has `upstream` set."""
 
     number: int
@@ -74,6 +76,18 @@ class Entry:
         data = asdict(self)
         data.update(model=self.model, retry_count=self.retry_count)
         return data
+
+
+_ENDING_FAULTS = {"reset": "reset", "cut": "cut", "garbage": "cut", "stall": "stalled", "hold": "stalled"}
+
+
+def unfinished_end(fault: str | None) -> str:
+    """How a stream that never sent its last byte ended: by the first fault that ends a connection, else by the
+    client leaving."""
+    for name in (fault or "").split(", "):
+        if name in _ENDING_FAULTS:
+            return _ENDING_FAULTS[name]
+    return "client_disconnected"
 
 
 class Journal:

@@ -17,6 +17,7 @@ from starlette.testclient import TestClient
 
 from mockserver import MockServer, Settings, create_app
 from mockserver.hangs import Server
+from mockserver.journal import Entry
 from mockserver.scenarios import load_scenarios
 from mockserver.transport import ConnectionFault, find_transport
 from tests.fault_server import FAULT_SCENARIOS, FaultServer, fault_server, fresh_fault_server, running_fault_server  # noqa: F401 (fixtures)
@@ -459,3 +460,44 @@ def test_the_transport_is_found_through_wrapping_closures() -> None:
 
     assert find_transport(wrap(wrap(wrap(cycle.send)))) is cycle.transport
     assert find_transport(wrap(lambda message: None)) is None
+
+
+# ---------------------------------------------------------------- the journal, in the YAML's words
+
+
+def finished_entry(fs: FaultServer) -> Entry:
+    """The last journal entry once the server has finished with it (the client may see the end first)."""
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        entry = fs.server.service.journal.last
+        if entry is not None and entry.finished_at is not None:
+            return entry
+        time.sleep(0.01)
+    raise AssertionError("the server never finished the last request")
+
+
+@pytest.mark.parametrize(
+    ("scenario", "fault", "stream_end"),
+    [
+        ("reset-after-events", "reset", "reset"),
+        ("cut-mid-chunk", "cut", "cut"),
+        ("error-event", "error_event", "response.failed"),
+        ("truncated-stream", "truncate", "no_terminal_event"),
+        ("plain", None, "response.completed"),
+    ],
+)
+def test_the_journal_names_faults_and_endings_as_scenario_files_do(
+    fs: FaultServer, scenario: str, fault: str | None, stream_end: str
+) -> None:
+    events, _ = consume(fs.create(scenario, stream=True))
+    entry = finished_entry(fs)
+
+    assert (entry.fault, entry.stream_end) == (fault, stream_end)
+    assert entry.events >= len(events) > 0  # every event the client read was counted (a cut may lose the last)
+    assert entry.to_json()["events"] == entry.events
+
+
+def test_the_journal_counts_every_event_of_a_whole_stream(fs: FaultServer) -> None:
+    events, error = consume(fs.create("plain", stream=True))
+
+    assert error is None and finished_entry(fs).events == len(events)

@@ -14,7 +14,7 @@ from .. import background
 from ..context import RequestContext
 from ..delivery import SSE_MEDIA_TYPE, DeliveredAnswer, Plan, json_plan, splitter, stream_plan
 from ..errors import invalid_request
-from ..faults import Delivery, Fault
+from ..faults import Delivery, Fault, fault_name
 from ..hangs import pause
 from ..history import compaction_blob, input_item_resources, input_item_resources_of
 from ..http_errors import error_body
@@ -71,7 +71,7 @@ async def create_response(request: Request) -> Response:
     reply = drawn_error(faults) or reply
     if entry is not None:
         entry.scenario = scenario
-        entry.fault = ", ".join(type(fault).__name__ for fault in faults) or None
+        entry.fault = ", ".join(fault_name(fault) for fault in faults) or None
     if isinstance(reply, ErrorReply):
         return _error_answer(service, ctx, reply, delivery, faults)
     return _model_answer(service, ctx, reply, delivery, faults)
