@@ -23,7 +23,7 @@ from .config import (
     builtin_scenarios_dir,
     settings_from_env,
 )
-from .errors import MockServerError
+from .errors import APIError, MockServerError, refused
 from .scenarios import ScenarioSet, load_scenarios
 from .upstream import require_httpx, without_credentials
 from .validation import PROFILES
@@ -115,6 +115,9 @@ def _parser() -> argparse.ArgumentParser:
     explain.add_argument("request", type=Path, metavar="REQUEST.json", help="the request body; - reads stdin")
     explain.add_argument("--scenarios", action="append", type=Path, metavar="PATH", help="default: the built-in set")
     explain.add_argument("--header", action="append", default=[], metavar="NAME:VALUE", help="a request header")
+    explain.add_argument(
+        "--profile", choices=PROFILES, default="openai", help="the validation profile (default openai)"
+    )
     commands.add_parser("schema", help="print the JSON Schema of scenario files (for editors)")
     check = commands.add_parser("check", help="load scenario files and report the first problem in each")
     check.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="scenario files or folders")
@@ -129,7 +132,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print((files("mockserver") / "data" / "scenario.schema.json").read_text(encoding="utf-8"), end="")
         return 0
     if args.command == "explain":
-        return _explain(args.request, args.scenarios, args.header)
+        return _explain(args.request, args.scenarios, args.header, args.profile)
     if args.command in (None, "serve"):
         try:
             settings = settings_from_env().with_overrides(
@@ -295,14 +298,14 @@ def _check(paths: Sequence[Path]) -> int:
     return status
 
 
-def _explain(request: Path, scenario_paths: list[Path] | None, headers: list[str]) -> int:
-    from .context import RequestContext
-    from .engine import ScenarioEngine
+def _explain(request: Path, scenario_paths: list[Path] | None, headers: list[str], profile: str) -> int:
+    from .service import MockService
 
     try:
         text = sys.stdin.read() if str(request) == "-" else request.read_text(encoding="utf-8")
         body = json.loads(text)
-        scenarios = load_scenarios(scenario_paths or [builtin_scenarios_dir()])
+        paths = tuple(scenario_paths or [builtin_scenarios_dir()])
+        scenarios = load_scenarios(paths)
     except (OSError, ValueError, MockServerError) as exc:
         print(f"mockserver: {exc}", file=sys.stderr)
         return 2
@@ -310,10 +313,14 @@ def _explain(request: Path, scenario_paths: list[Path] | None, headers: list[str
         print("mockserver: the request body must be a JSON object", file=sys.stderr)
         return 2
     pairs = (header.split(":", 1) for header in headers if ":" in header)
-    ctx = RequestContext(body, {name.strip().lower(): value.strip() for name, value in pairs})
-    engine = ScenarioEngine(scenarios)
-    print(engine.explain(ctx))
-    return 0 if engine.would_answer(ctx) else 1
+    service = MockService(Settings(scenario_paths=paths, profile=profile), scenarios)
+    try:
+        ctx = service.admit(body, {name.strip().lower(): value.strip() for name, value in pairs})
+    except APIError as refusal:
+        print(refused(refusal))
+        return 1
+    print(service.engine.explain(ctx))
+    return 0 if service.engine.would_answer(ctx) else 1
 
 
 def is_loopback(host: str) -> bool:

@@ -43,6 +43,18 @@ class APIError(MockServerError):
         return f"APIError({self.status}, {self.message!r}, param={self.param!r}, code={self.code!r})"
 
 
+def refused(error: APIError) -> str:
+    """What `explain` says of a request the server refuses before any scenario is tried."""
+    error_type = ", ".join(
+        f"{name} '{value}'" for name, value in (("param", error.param), ("code", error.code)) if value
+    )
+    return (
+        f"The server refuses this request before any scenario is tried: {error.status} {error.type}"
+        + (f" ({error_type})" if error_type else "")
+        + f".\n{error.message}"
+    )
+
+
 def invalid_request(message: str, *, param: str | None = None, code: str | None = None, status: int = 400) -> APIError:
     """A 400 `invalid_request_error`, the error of every malformed request."""
     return APIError(status, message, type="invalid_request_error", param=param, code=code)

@@ -26,6 +26,7 @@ from .responder import default_reply
 from .scenarios import ScenarioSet
 from .store import MemoryStore, SqliteStore, Store
 from .types import Headers, JSONObject
+from .validation import validate_create_request
 
 if TYPE_CHECKING:
     from .proxy import Proxy
@@ -85,6 +86,14 @@ class MockService:
             history, turn = history_for(self.store, previous_id)
             return RequestContext(body, headers, history=history, turn=turn)
         return RequestContext(body, headers)
+
+    def admit(self, body: JSONObject, headers: Headers) -> RequestContext:
+        """The create request in its context, once it has passed every check the live API makes before answering;
+        the first problem raises its `APIError`. The create route and `explain` both go through here."""
+        validate_create_request(body, self.settings.profile)
+        if body.get("background") is True and body.get("store") is False:
+            raise invalid_request("Background mode requires 'store' to be true.", param="store")
+        return self.context_for(body, headers)
 
     def reply_for(self, ctx: RequestContext) -> tuple[Reply, str | None]:
         """The answering scenario's reply and name; with none, the default answer (or, in strict mode, the near-miss

@@ -14,6 +14,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from mockserver import Settings, create_app
+from mockserver.cli import main
 from mockserver.context import RequestContext
 from mockserver.engine import ScenarioEngine
 from mockserver.errors import APIError, ScenarioFileError
@@ -296,7 +297,7 @@ def test_explain_copes_with_bodies_nobody_validated() -> None:
         for body in ({"tools": 5}, {"tools": [5, "x"], "input": 7}, {"text": "plain", "metadata": []}):
             answer = client.post("/__mock__/explain", json=body)
             assert answer.status_code == 200, answer.text
-            assert answer.json()["report"].startswith("No scenario matched this request.")
+            assert answer.json()["report"].startswith("The server refuses this request before any scenario is tried")
 
 
 def test_a_scenario_can_hand_the_answer_to_the_default_responder() -> None:
@@ -326,3 +327,28 @@ def test_a_scenario_can_hand_the_answer_to_the_default_responder() -> None:
     assert other["status"] == "completed"
     with pytest.raises(ScenarioFileError, match="only delay, stream and fault beside it"):
         parse_scenarios("- {name: x, response: {generate: true, text: hi}}", "bad.yaml")
+
+
+def test_explain_reports_the_refusal_the_server_would_answer() -> None:
+    body = {"model": "gpt-4.1", "input": "hello", "temperature": 9}
+    with TestClient(create_app(Settings(), ScenarioSet(parse_scenarios(NEAR_MISS_SCENARIOS, "s.yaml")))) as client:
+        explained = client.post("/__mock__/explain", json=body).json()
+        answered = client.post("/v1/responses", json=body, headers={"authorization": "Bearer sk-test"})
+
+    assert answered.status_code == 400
+    assert explained["matched"] is None and explained["status"] == 400
+    assert explained["refused"] == answered.json()
+    assert explained["report"] == (
+        "The server refuses this request before any scenario is tried: 400 invalid_request_error "
+        "(param 'temperature', code 'decimal_above_max_value').\n" + answered.json()["error"]["message"]
+    )
+
+
+def test_explain_command_validates_first(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    request_file = tmp_path / "request.json"
+    request_file.write_text(json.dumps({"model": "gpt-4.1", "input": "hi", "previous_response_id": "resp_gone"}))
+
+    assert main(["explain", str(request_file)]) == 1
+    report = capsys.readouterr().out
+    assert report.startswith("The server refuses this request before any scenario is tried: 400")
+    assert "code 'previous_response_not_found'" in report and "No scenario matched" not in report

@@ -23,7 +23,7 @@ import secrets
 from starlette.requests import Request
 from starlette.responses import Response
 
-from ..errors import APIError, InvalidSpec, invalid_request
+from ..errors import APIError, InvalidSpec, invalid_request, refused
 from ..scenarios import Scenario, compile_scenario
 from ..verdicts import findings, verdict
 from ..yamlfile import YamlDocument
@@ -135,7 +135,12 @@ async def explain_request(request: Request) -> Response:
     _check_admin(request)
     service = service_of(request)
     body = await read_json_object(request, service.settings.max_body_bytes)
-    ctx = service.context_for(body, dict(request.headers))
+    try:
+        ctx = service.admit(body, dict(request.headers))
+    except APIError as refusal:
+        return JSONBody(
+            {"matched": None, "refused": refusal.body(), "status": refusal.status, "report": refused(refusal)}
+        )
     scenario = service.engine.would_answer(ctx)
     return JSONBody({"matched": scenario.name if scenario else None, "report": service.engine.explain(ctx)})
 

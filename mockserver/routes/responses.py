@@ -30,7 +30,6 @@ from ..streaming import Splitter, encode_event, response_events, split_deltas
 from ..tokens import count_input_tokens
 from ..types import JSONObject
 from ..upstream import Relayed
-from ..validation import validate_create_request
 from .common import JSONBody, authorized, headers_of, query_flag, query_int, read_json_object
 
 JOURNAL_ENTRY = "mockserver.journal_entry"
@@ -56,16 +55,13 @@ async def create_response(request: Request) -> Response:
         entry.streamed = body.get("stream") is True
     proxy = service.proxy
     reported = proxy is not None and proxy.reports_requests  # forwarded as it is, its findings reported
-    if not reported:
-        validate_create_request(body, service.settings.profile)
-    if body.get("background") is True and body.get("store") is False:
-        raise invalid_request("Background mode requires 'store' to be true.", param="store")
-    ctx = service.context_for(body, dict(headers_of(request.scope)))
+    headers = dict(headers_of(request.scope))
+    ctx = service.context_for(body, headers) if reported else service.admit(body, headers)
     overrides = read_overrides(ctx.headers)
     if proxy is not None and not overrides.error and proxy.forwards(ctx):
         return _relayed(await proxy.forward(ctx, entry))
     if reported:
-        validate_create_request(body, service.settings.profile)
+        ctx = service.admit(body, headers)
     reply, scenario = (overrides.error, None) if overrides.error else service.reply_for(ctx)
     delivery, faults = service.delivery.resolve(reply.delivery, overrides)
     reply = drawn_error(faults) or reply
