@@ -341,8 +341,8 @@ def _raise_terminated(signum: int, frame: object) -> None:
     raise _Terminated
 
 
-def _what_answers(settings: Settings, scenarios: ScenarioSet) -> str:
-    """`with 10 scenarios from scenarios/`, and where requests are forwarded and recorded."""
+def _what_answers(settings: Settings, scenarios: ScenarioSet, recordings: int) -> str:
+    """`with 10 scenarios from scenarios/`, and where requests are forwarded, recorded and replayed from."""
     sources = ", ".join(str(path) for path in settings.scenario_paths)
     said = f"with {len(scenarios)} scenarios from {sources}" if sources else "with no scenarios"
     if settings.upstream:
@@ -350,7 +350,10 @@ def _what_answers(settings: Settings, scenarios: ScenarioSet) -> str:
     elif settings.proxy_mode:
         said += f" ({settings.proxy_mode} mode)"
     if settings.record_file:
-        said += f", recordings in {settings.record_file}"
+        if settings.proxy_mode == "record":  # the file starts anew
+            said += f", recordings in {settings.record_file}"
+        else:
+            said += f", {recordings} recording{'s' * (recordings != 1)} from {settings.record_file}"
     return said
 
 
@@ -373,9 +376,13 @@ def serve(settings: Settings, scenarios: ScenarioSet) -> int:
         return 2
     port = sock.getsockname()[1]
     host = f"[{settings.host}]" if family == socket.AF_INET6 else settings.host
-    print(f"mockserver listening on http://{host}:{port}/v1 {_what_answers(settings, scenarios)}", flush=True)
+    app = create_app(settings, scenarios)
+    proxy = app.state.service.proxy
+    recordings = len(proxy.file.compiled) if proxy is not None else 0
+    answers = _what_answers(settings, scenarios, recordings)
+    print(f"mockserver listening on http://{host}:{port}/v1 {answers}", flush=True)
     config = uvicorn.Config(
-        create_app(settings, scenarios),
+        app,
         log_level=settings.log_level,
         access_log=settings.log_level in ("debug", "trace"),
         lifespan="on" if settings.watch else "off",

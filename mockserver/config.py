@@ -33,7 +33,7 @@ class Settings:
     host: str = DEFAULT_HOST
     port: int = DEFAULT_PORT
     scenario_paths: tuple[Path, ...] = field(default_factory=lambda: (builtin_scenarios_dir(),))
-    log_level: str = "info"
+    log_level: str = "warning"  # quiet in library use; `mockserver serve` says more (info)
     api_keys: tuple[str, ...] = ()
     profile: str = "openai"
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
@@ -159,7 +159,7 @@ def settings_from_env(env: Mapping[str, str] | None = None) -> Settings:
     scenarios = get("SCENARIOS")
     keys = get("API_KEYS")
     redact = get("REDACT")
-    return Settings().with_overrides(
+    return Settings(log_level="info").with_overrides(
         host=get("HOST"),
         port=as_int("PORT"),
         scenario_paths=tuple(Path(p) for p in scenarios.split(os.pathsep) if p) if scenarios else None,

@@ -152,15 +152,36 @@ def test_the_start_line_says_what_answers() -> None:
     from mockserver.scenarios import ScenarioSet
 
     plain = Settings(scenario_paths=(Path("scenarios"),))
-    assert _what_answers(plain, ScenarioSet()) == "with 0 scenarios from scenarios"
+    assert _what_answers(plain, ScenarioSet(), 0) == "with 0 scenarios from scenarios"
     proxy = Settings(
         scenario_paths=(),
         upstream="https://user:secret@api.example.com/v1",
         record_file=Path("rec.yaml"),
     )
-    assert _what_answers(proxy, ScenarioSet()) == (
-        "with no scenarios, forwarding to https://api.example.com/v1 (auto mode), recordings in rec.yaml"
+    assert _what_answers(proxy, ScenarioSet(), 3) == (
+        "with no scenarios, forwarding to https://api.example.com/v1 (auto mode), 3 recordings from rec.yaml"
     )
+    recording = Settings(scenario_paths=(), upstream="https://api.example.com/v1", record_mode="record",
+                         record_file=Path("rec.yaml"))  # fmt: skip
+    assert _what_answers(recording, ScenarioSet(), 0).endswith("(record mode), recordings in rec.yaml")
+
+
+def test_replay_start_line_counts_the_recordings(tmp_path: Path) -> None:
+    recordings = tmp_path / "session.yaml"
+    recordings.write_text(
+        "scenarios:\n"
+        "  - {name: one, match: {input: {equals: a}}, response: A}\n"
+        "  - {name: two, match: {input: {equals: b}}, response: B}\n"
+    )
+    with running_server("--mode", "replay", "--record", str(recordings)) as (_, line):
+        assert line.strip().endswith(f"with no scenarios (replay mode), 2 recordings from {recordings}"), line
+
+
+def test_library_use_is_quiet_and_serve_is_not() -> None:
+    script = "from mockserver import MockServer, Settings\nwith MockServer(Settings(port=0)):\n    pass\n"
+    library = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=True)
+    assert library.stderr == "" and library.stdout == ""
+    assert Settings().log_level == "warning" and settings_from_env({}).log_level == "info"
 
 
 def test_replay_without_its_recording_file_stops_at_once(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
