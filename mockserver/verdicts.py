@@ -1,7 +1,12 @@
 """What the journal says about the client: did it retry as a well-behaved API client should?
 
-Requests are grouped into logical calls: an attempt with `x-stainless-retry-count: 0` (or none) starts a call, and
-attempts counting 1, 2, … to the same path are its retries. The findings:
+Verdicts judge what went over the wire, whoever sent it (the SDK's own retries or an application's retry loop).
+Requests are grouped into logical calls; a request continues the call of an earlier one (it is a retry) when
+- it counts `x-stainless-retry-count: N` and that call's last attempt counted N - 1 (the official SDKs), or
+- it carries the same `idempotency-key` header as that call, or
+- it re-sends the same method, path and body within `RESEND_WINDOW_S` of that call's last attempt, which was refused
+  (HTTP 400 and above) or never answered: a request repeated after a success is a new call.
+The findings:
 
 - `retried_non_retryable`: a retry after 400, 401, 403, 404 or 422, which a client must not retry;
 - `retried_too_soon`: a retry sent before the `retry-after-ms` / `retry-after` the server asked for had passed;
@@ -20,6 +25,9 @@ NOT_RETRYABLE = frozenset({400, 401, 403, 404, 422})
 TERMINAL_ENDS = frozenset({"response.completed", "response.incomplete", "response.failed", "error"})
 # Clocks of client and server are the same machine's, but scheduling adds a little jitter.
 RETRY_WAIT_TOLERANCE_MS = 5.0
+RESEND_WINDOW_S = 60.0
+"""How long after a refused attempt the same request counts as its retry rather than a new call."""
+IDEMPOTENCY_HEADER = "idempotency-key"
 
 
 @dataclass(frozen=True)
@@ -43,16 +51,27 @@ class Call:
 def logical_calls(entries: Iterable[Entry]) -> list[Call]:
     calls: list[list[Entry]] = []
     for entry in entries:
-        if entry.retry_count > 0:
-            for attempts in reversed(calls):
-                if attempts[0].path == entry.path and attempts[-1].retry_count == entry.retry_count - 1:
-                    attempts.append(entry)
-                    break
-            else:
-                calls.append([entry])
-        else:
+        retried = next((attempts for attempts in reversed(calls) if _retries(entry, attempts)), None)
+        if retried is None:
             calls.append([entry])
+        else:
+            retried.append(entry)
     return [Call(tuple(attempts)) for attempts in calls]
+
+
+def _retries(entry: Entry, attempts: list[Entry]) -> bool:
+    """Whether `entry` is the next attempt of the call made of `attempts` (see the module's rules)."""
+    last = attempts[-1]
+    if entry.path != last.path or entry.method != last.method:
+        return False
+    if entry.retry_count > 0:
+        return last.retry_count == entry.retry_count - 1
+    key = entry.headers.get(IDEMPOTENCY_HEADER)
+    if key is not None:
+        return last.headers.get(IDEMPOTENCY_HEADER) == key
+    refused = last.status is None or last.status >= 400
+    recent = last.finished_at is not None and entry.at - last.finished_at <= RESEND_WINDOW_S
+    return refused and recent and entry.body is not None and entry.body == last.body
 
 
 def findings(entries: Iterable[Entry]) -> list[Finding]:

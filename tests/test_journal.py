@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import openai
 import pytest
 
+from mockserver import MockServer, Settings
 from mockserver.journal import Entry, Journal, redact
 from mockserver.verdicts import assert_client_behaved, findings, logical_calls, verdict
 
@@ -91,3 +93,58 @@ def test_resending_after_a_broken_stream_is_noted_not_failed() -> None:
     (finding,) = findings(journal)
     assert finding.kind == "resent_after_broken_stream" and not finding.failure
     assert_client_behaved(journal)
+
+
+def resent(journal: Journal, at: float, status: int, *, hint_ms: float | None = None, **headers: str) -> Entry:
+    """An attempt sent by an application's own loop: no `x-stainless-retry-count`."""
+    entry = journal.open(
+        at, "POST", "/v1/responses", {name.replace("_", "-"): value for name, value in headers.items()}
+    )
+    entry.status, entry.finished_at, entry.retry_hint_ms = status, at + 0.001, hint_ms
+    entry.body = {"model": "gpt-4.1", "input": "hi"}
+    return entry
+
+
+def test_an_applications_own_retry_loop_is_judged_like_the_sdks() -> None:
+    journal = Journal()
+    resent(journal, 0.0, 429, hint_ms=500)
+    resent(journal, 0.011, 400)
+    resent(journal, 0.02, 200)
+
+    assert [call.retries for call in logical_calls(journal)] == [2]
+    assert [finding.kind for finding in findings(journal)] == ["retried_too_soon", "retried_non_retryable"]
+    assert "request #2 came 10 ms after request #1, which asked the client to wait 500 ms" in verdict(journal)
+
+
+def test_the_same_request_after_a_success_or_long_after_a_refusal_is_a_new_call() -> None:
+    journal = Journal()
+    resent(journal, 0.0, 200)
+    resent(journal, 0.01, 400)
+    resent(journal, 100.0, 200)  # past the resend window
+
+    assert [call.retries for call in logical_calls(journal)] == [0, 0, 0]
+    assert findings(journal) == []
+
+
+def test_an_idempotency_key_marks_a_retry_even_with_another_body() -> None:
+    journal = Journal()
+    resent(journal, 0.0, 503, hint_ms=100, idempotency_key="k1")
+    other = resent(journal, 0.2, 200, idempotency_key="k1")
+    other.body = {"model": "gpt-4.1", "input": "changed"}
+    resent(journal, 0.3, 200, idempotency_key="k2")
+
+    assert [call.retries for call in logical_calls(journal)] == [1, 0]
+    assert findings(journal) == []
+
+
+def test_a_retry_loop_without_the_sdks_retries_is_caught_over_the_wire() -> None:
+    with MockServer(Settings(port=0, scenario_paths=())) as server:
+        client = openai.OpenAI(base_url=server.base_url, api_key="sk-test", max_retries=0)
+        limited = {"x-mock-error": "{preset: rate_limit, retry_after_ms: 500}"}
+        for _ in range(2):  # the application retries at once, ignoring the 500 ms it was asked to wait
+            with pytest.raises(openai.RateLimitError):
+                client.responses.create(model="gpt-4.1", input="hi", extra_headers=limited)
+        client.close()
+        (finding,) = findings(server.service.journal)
+
+    assert finding.kind == "retried_too_soon" and "asked the client to wait 500 ms" in finding.message
