@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import shlex
+import signal
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +31,7 @@ def code_blocks(language: str) -> list[str]:
 
 def test_readme_opens_with_the_two_commands() -> None:
     bash = code_blocks("bash")
-    assert bash[0].strip() == "pip install -e . && mockserver serve"
+    assert bash[0].strip() == "pip install -e . openai && mockserver serve"
     assert bash[1].strip() == "pip install -e '.[test]' && python -m pytest"
 
 
@@ -70,6 +75,40 @@ def test_readme_quickstart_runs_against_a_real_server() -> None:
     with MockServer() as server:
         quickstart = quickstart.replace("http://127.0.0.1:8000/v1", server.base_url)
         exec(compile(quickstart, "README.md (quickstart)", "exec"), {"print": lambda *args, **kwargs: None})
+
+
+def test_readme_first_command_installs_what_the_first_example_needs(tmp_path: Path) -> None:
+    """The first command, run as written in a fresh virtual environment, then the first example against that server."""
+    install, serve = code_blocks("bash")[0].strip().split(" && ")
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
+    bin_dir = venv / "bin"
+    env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}", "VIRTUAL_ENV": str(venv)}
+    env.pop("PYTHONPATH", None)
+    installed = subprocess.run(
+        shlex.split(install), cwd=ROOT, env=env, capture_output=True, text=True, timeout=400
+    )  # fmt: skip
+    assert installed.returncode == 0, installed.stderr[-3000:]
+    server = subprocess.Popen(
+        [*shlex.split(serve), "--port", "0"], cwd=tmp_path, env=env, stdout=subprocess.PIPE, text=True
+    )  # fmt: skip
+    try:
+        assert server.stdout is not None
+        line = server.stdout.readline()
+        base_url = re.search(r"listening on (http://\S+/v1)", line)
+        assert base_url, line
+        example = code_blocks("python")[0].replace("http://127.0.0.1:8000/v1", base_url.group(1))
+        ran = subprocess.run(
+            [str(bin_dir / "python"), "-c", example], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60
+        )  # fmt: skip
+    finally:
+        server.send_signal(signal.SIGINT)
+        server.wait(timeout=10)
+        server.stdout.close()  # type: ignore[union-attr]
+    assert ran.returncode == 0, ran.stderr
+    lines = ran.stdout.splitlines()
+    assert lines[0] == "Hello! How can I help?"
+    assert lines[1] == "0 response.created" and lines[-1].endswith(" response.completed")
 
 
 def test_readme_pytest_example_passes_as_written(pytester: pytest.Pytester) -> None:
