@@ -104,7 +104,7 @@ def test_readme_first_command_installs_what_the_first_example_needs(tmp_path: Pa
     finally:
         server.send_signal(signal.SIGINT)
         server.wait(timeout=10)
-        server.stdout.close()  # type: ignore[union-attr]
+        server.stdout.close()
     assert ran.returncode == 0, ran.stderr
     lines = ran.stdout.splitlines()
     assert lines[0] == "Hello! How can I help?"
