@@ -357,6 +357,16 @@ def _what_answers(settings: Settings, scenarios: ScenarioSet, recordings: int) -
     return said
 
 
+def uvicorn_stack() -> str:
+    """The event loop and HTTP parser uvicorn picks by itself ("auto"): `uvloop, httptools` where they are installed,
+    else `asyncio, h11`."""
+    from importlib.util import find_spec
+
+    loop = "uvloop" if find_spec("uvloop") is not None else "asyncio"
+    parser = "httptools" if find_spec("httptools") is not None else "h11"
+    return f"{loop}, {parser}"
+
+
 def serve(settings: Settings, scenarios: ScenarioSet) -> int:
     """Run until Ctrl-C. The socket is bound first so that port 0 can print the port it got."""
     import uvicorn
@@ -380,7 +390,7 @@ def serve(settings: Settings, scenarios: ScenarioSet) -> int:
     proxy = app.state.service.proxy
     recordings = len(proxy.file.compiled) if proxy is not None else 0
     answers = _what_answers(settings, scenarios, recordings)
-    print(f"mockserver listening on http://{host}:{port}/v1 {answers}", flush=True)
+    print(f"mockserver listening on http://{host}:{port}/v1 ({uvicorn_stack()}) {answers}", flush=True)
     config = uvicorn.Config(
         app,
         log_level=settings.log_level,

@@ -57,6 +57,7 @@ def post(url: str, body: dict[str, object]) -> dict[str, object]:
 
 def listening_url(line: str) -> str:
     assert line.startswith("mockserver listening on http://127.0.0.1:"), line
+    assert " (uvloop, httptools) with " in line, line  # installed by default: the start line names the stack
     return line.split()[3]
 
 

@@ -213,7 +213,9 @@ def test_yaml_bombs_are_refused_at_once(text: str, problem: str) -> None:
     started = time.perf_counter()
     with pytest.raises(ScenarioFileError, match=problem):
         parse_scenarios(text, "bomb.yaml")
-    assert time.perf_counter() - started < 2
+    # An expanded bomb takes minutes and gigabytes; a refused one well under a second on a quiet machine (3 s seen
+    # with the machine's two cores shared by eight processes), so the bound leaves room for a busy machine.
+    assert time.perf_counter() - started < 20
 
 
 def test_aliases_and_merge_keys_within_the_bound_still_work() -> None:

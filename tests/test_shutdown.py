@@ -7,12 +7,14 @@ never end by design (`stall`, `hold`) close their connection instead.
 
 from __future__ import annotations
 
+import json
 import selectors
 import signal
 import subprocess
 import sys
 import threading
 import time
+import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -26,8 +28,10 @@ from tests.conftest import FIXTURES
 
 ROOT = Path(__file__).resolve().parent.parent
 FAULT_SCENARIOS = FIXTURES / "scenarios" / "faults.yaml"
-EXIT_BOUND_S = 3.0
-SLOW_STREAM = {"x-mock-scenario": "plain", "x-mock-stream": "{gap: 300}"}  # about 6 s in all
+# The answers below would take a minute if their waits did not end at shutdown; a stop takes well under a second on a
+# quiet machine (under 3 s with two cores shared by eight processes), so the bound tells the two apart on any machine.
+EXIT_BOUND_S = 15.0
+SLOW_STREAM = {"x-mock-scenario": "plain", "x-mock-stream": "{gap: 3000}"}  # about 60 s in all
 
 
 def read_line(stream: Any, timeout: float) -> str:
@@ -74,11 +78,32 @@ def in_background(work: Callable[[], object]) -> tuple[threading.Thread, list[ob
     return thread, outcome
 
 
-def stream_types(base_url: str, headers: dict[str, str]) -> Callable[[], list[str]]:
+def wait_for_requests(base_url: str, count: int) -> None:
+    """Until the server's journal holds `count` create requests (read through the admin API)."""
+    journal_url = base_url.removesuffix("/v1") + "/__mock__/journal?path=/v1/responses"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        with urllib.request.urlopen(journal_url, timeout=10) as answer:
+            if len(json.loads(answer.read())["requests"]) >= count:
+                return
+        time.sleep(0.02)
+    raise AssertionError(f"fewer than {count} requests arrived")
+
+
+def stream_types(
+    base_url: str, headers: dict[str, str], first_event: threading.Event | None = None
+) -> Callable[[], list[str]]:
+    """A client reading a stream; `first_event` is set once its first event has arrived."""
+
     def consume() -> list[str]:
         with openai.OpenAI(base_url=base_url, api_key="sk-test", max_retries=0, timeout=30) as client:
             stream = client.responses.create(model="gpt-4.1", input="hi", stream=True, extra_headers=headers)
-            return [event.type for event in stream]
+            types: list[str] = []
+            for event in stream:
+                types.append(event.type)
+                if first_event is not None:
+                    first_event.set()
+            return types
 
     return consume
 
@@ -96,8 +121,10 @@ def stop_with(process: subprocess.Popen[str], signum: int) -> float:
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
 def test_a_signal_ends_a_paced_stream_cleanly_and_the_process_exits_0(signum: signal.Signals) -> None:
     with serve() as (process, base_url):
-        thread, outcome = in_background(stream_types(base_url, SLOW_STREAM))
-        time.sleep(1.0)  # a few events out, most still to come
+        streaming = threading.Event()
+        thread, outcome = in_background(stream_types(base_url, SLOW_STREAM, streaming))
+        # Stopped once the stream has begun (on a busy machine the request may take a while to arrive).
+        assert streaming.wait(30), outcome
         took = stop_with(process, signum)
         thread.join(10)
         stdout = process.stdout.read() if process.stdout else ""
@@ -120,7 +147,7 @@ def test_sigterm_sends_a_delayed_answer_now_and_closes_a_stalled_stream() -> Non
     with serve() as (process, base_url):
         delayed_thread, delayed_outcome = in_background(delayed)
         stalled_thread, stalled_outcome = in_background(stream_types(base_url, {"x-mock-scenario": "stalled"}))
-        time.sleep(1.0)
+        wait_for_requests(base_url, 2)  # both arrived (on a busy machine that may take a while)
         took = stop_with(process, signal.SIGTERM)
         delayed_thread.join(10)
         stalled_thread.join(10)
@@ -130,12 +157,12 @@ def test_sigterm_sends_a_delayed_answer_now_and_closes_a_stalled_stream() -> Non
     assert type(stalled_outcome[0]) is openai.APIConnectionError  # a stall never ends by itself: closed
 
 
-def stop_while_reading(server: MockServer, work: Callable[[], object], after: float = 0.8) -> tuple[float, object]:
-    """Starts `work` (a client reading), stops the server `after` seconds later; the seconds `stop()` took and
-    what the work returned (or raised)."""
+def stop_while_reading(server: MockServer, work: Callable[[], object], begun: threading.Event) -> tuple[float, object]:
+    """Starts `work` (a client reading), stops the server once `begun` is set; the seconds `stop()` took and what the
+    work returned (or raised)."""
     try:
         thread, outcome = in_background(work)
-        time.sleep(after)
+        assert begun.wait(30), outcome
     finally:
         started = time.perf_counter()
         server.stop()
@@ -146,9 +173,10 @@ def stop_while_reading(server: MockServer, work: Callable[[], object], after: fl
 
 def test_mock_server_stop_lets_a_paced_stream_finish_at_once() -> None:
     server = MockServer(Settings(port=0, log_level="warning", scenario_paths=(FAULT_SCENARIOS,))).start()
-    took, types = stop_while_reading(server, stream_types(server.base_url, SLOW_STREAM))
+    streaming = threading.Event()
+    took, types = stop_while_reading(server, stream_types(server.base_url, SLOW_STREAM, streaming), streaming)
 
-    assert took < 1.0, took
+    assert took < EXIT_BOUND_S, took
     assert isinstance(types, list) and types[-1] == "response.completed", types
     entry = server.service.journal.last
     assert entry is not None and entry.stream_end == "response.completed"
@@ -158,17 +186,24 @@ def test_mock_server_stop_sends_the_rest_of_a_background_stream_at_once(tmp_path
     scenarios = tmp_path / "slow.yaml"
     scenarios.write_text(
         "- name: slow-job\n  response:\n    text: A long job, reported as it runs.\n"
-        "    background: {queue_ms: 100, run_ms: 20000}\n"
+        "    background: {queue_ms: 100, run_ms: 60000}\n"
     )
     server = MockServer(Settings(port=0, log_level="warning", scenario_paths=(scenarios,))).start()
+
+    in_progress = threading.Event()
 
     def consume() -> list[str]:
         with openai.OpenAI(base_url=server.base_url, api_key="sk-test", max_retries=0, timeout=30) as client:
             stream = client.responses.create(model="gpt-4.1", input="go", background=True, stream=True)
-            return [event.type for event in stream]
+            types: list[str] = []
+            for event in stream:
+                types.append(event.type)
+                if event.type == "response.in_progress":
+                    in_progress.set()
+            return types
 
-    took, types = stop_while_reading(server, consume)  # queued, then in progress: most of its 20 s still to run
+    took, types = stop_while_reading(server, consume, in_progress)  # most of its 60 s still to run
 
-    assert took < 1.0, took
+    assert took < EXIT_BOUND_S, took
     assert isinstance(types, list) and types[0] == "response.created", types
     assert types[-1] == "response.completed", types
