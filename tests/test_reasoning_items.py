@@ -5,6 +5,7 @@ the official schema and the contract checks."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -16,7 +17,9 @@ from mockserver.errors import InvalidSpec
 from mockserver.recording import response_spec
 from mockserver.render import encrypted_item_id
 from mockserver.response_spec import compile_reply
+from tests import conformance
 from tests.conftest import checked_sdk
+from tests.reference import live_captures_dir
 
 # The scenarios name gpt-5.1 and gpt-5.4, so those models are known to the server; the default responder answers
 # every other input.
@@ -240,3 +243,30 @@ def test_a_recording_without_reasoning_item_replays_without_one() -> None:
         "model": "gpt-5.6-sol",
     }
     assert "reasoning" not in response_spec({"model": "gpt-4.1", "status": "completed", "output": [message]})
+
+
+def item_keys(events: list[Any]) -> dict[str, set[str]]:
+    """The keys of each item type in `output_item.added`/`.done` events and the final response, by where seen."""
+    found: dict[str, set[str]] = {}
+    for event in events:
+        if "item" in event:
+            found.setdefault(f"{event['type']} {event['item']['type']}", set()).update(event["item"])
+        for item in (event.get("response") or {}).get("output") or ():
+            found.setdefault(f"{event['type']} {item['type']}", set()).update(item)
+    return found
+
+
+def test_the_items_have_the_keys_of_the_august_2026_capture(client: openai.OpenAI) -> None:
+    """`stream-reasoning-summary-gpt-5.6-sol.rig.sse`: a reasoning item with `content: []`, then a message with
+    `phase`; the same request to the mock (gpt-5.4, also a phase model) gives items with the same keys."""
+    capture = live_captures_dir() / "stream-reasoning-summary-gpt-5.6-sol.rig.sse"
+    if not capture.is_file():
+        pytest.skip(f"live captures not found at {live_captures_dir()}")
+    live = item_keys([json.loads(line[5:]) for line in capture.read_text().splitlines() if line.startswith("data:")])
+    include: Any = ["reasoning.encrypted_content"]
+    with client.responses.with_streaming_response.create(
+        model="gpt-5.4", input="scripted text", include=include, reasoning={"summary": "detailed"}, stream=True
+    ) as answer:
+        mock = item_keys(conformance.parse_sse(answer.read().decode()))
+    assert mock == live
+    assert {"content", "encrypted_content"} <= mock["response.completed reasoning"]
