@@ -17,14 +17,17 @@ The facts come from the live captures in `reference/live-captures/` (see its SOU
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 
 from .context import RequestContext
 from .models import is_reasoning_model
 from .replies import ModelReply
 from .toolcalls import answered_since_last_user
-from .types import JSONObject
+from .types import JSON, JSONObject
 
 NO_EFFORT = "none"
+NO_REASONING = "none"
+"""A scenario's `reasoning: none`: no reasoning item, not even the one a reasoning model's answer gets by default."""
 _PHASE_FROM = (5, 3)  # gpt-5.3-codex, the first model whose messages carry `phase`
 _VERSION = re.compile(r"gpt-(\d+)(?:\.(\d+))?")
 
@@ -97,3 +100,16 @@ def _with_phase(item: JSONObject, later: tuple[JSONObject, ...]) -> JSONObject:
         return item
     preamble = any(str(other["type"]).endswith("_call") for other in later)
     return {**item, "phase": "commentary" if preamble else "final_answer"}
+
+
+def answered_without_reasoning(response: Mapping[str, JSON]) -> bool:
+    """Whether a Response (as the API sent it) is a reasoning model's answer without a reasoning item (at effort
+    none, or when the model spent no reasoning tokens): replaying it must not add one."""
+    model = response.get("model")
+    output = response.get("output")
+    items = output if isinstance(output, list) else []
+    return (
+        is_reasoning_model(model if isinstance(model, str) else None)
+        and response.get("status") != "failed"
+        and not any(isinstance(item, dict) and item.get("type") == "reasoning" for item in items)
+    )

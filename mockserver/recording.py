@@ -32,8 +32,7 @@ import yaml
 
 from .context import RequestContext
 from .jsonio import dumps_sorted
-from .models import is_reasoning_model
-from .response_spec import NO_REASONING
+from .reasoning import NO_REASONING, answered_without_reasoning
 from .scenarios import Scenario, compile_scenario, load_file
 from .types import JSON, Headers, JSONObject, Where
 from .upstream import SSEEvent
@@ -260,7 +259,7 @@ def response_spec(response: Mapping[str, JSON]) -> JSONObject:
     items = [item for item in response.get("output") or () if isinstance(item, dict)]
     spec: JSONObject = _short_form(items) or {"output": [_item_spec(item) for item in items]}
     status = response.get("status")
-    if _reasoned_silently(response, items):
+    if answered_without_reasoning(response):
         spec["reasoning"] = NO_REASONING
     details = response.get("incomplete_details")
     if status == "incomplete":
@@ -279,17 +278,6 @@ def response_spec(response: Mapping[str, JSON]) -> JSONObject:
 
 
 _SHORT_REASONING_KEYS = frozenset(("type", "id", "summary", "content"))
-
-
-def _reasoned_silently(response: Mapping[str, JSON], items: list[JSONObject]) -> bool:
-    """Whether a reasoning model answered without a reasoning item (at effort none, or when it spent no reasoning
-    tokens): the replay must not add the one the mock gives a reasoning model's answer by default."""
-    model = response.get("model")
-    return (
-        is_reasoning_model(model if isinstance(model, str) else None)
-        and response.get("status") != "failed"
-        and not any(item.get("type") == "reasoning" for item in items)
-    )
 
 
 def _short_form(items: list[JSONObject]) -> JSONObject | None:

@@ -22,6 +22,7 @@ from .faults import DELIVERY_KEYS, Delivery, compile_delivery
 from .http_errors import compile_error
 from .includes import load_response_file
 from .matching import unknown_key_message
+from .reasoning import NO_REASONING
 from .replies import BackgroundTiming, ModelReply, Reply, ResponseStatus
 from .responder import default_reply
 from .templates import TemplatedReply, has_templates, templated_reply
@@ -59,8 +60,6 @@ class GeneratedReply:
 
 ReplySource: TypeAlias = Reply | TemplatedReply | GeneratedReply
 _MAX_INCLUDE_DEPTH = 5
-NO_REASONING = "none"
-"""`reasoning: none`: no reasoning item, not even the one a reasoning model's answer gets by default."""
 
 
 def compile_response(raw: JSON, where: Where, base_dir: Path) -> ReplySource:

@@ -14,6 +14,7 @@ import pytest
 
 from mockserver import Settings
 from mockserver.errors import InvalidSpec
+from mockserver.includes import response_body_to_spec
 from mockserver.recording import response_spec
 from mockserver.render import encrypted_item_id
 from mockserver.response_spec import compile_reply
@@ -243,6 +244,16 @@ def test_a_recording_without_reasoning_item_replays_without_one() -> None:
         "model": "gpt-5.6-sol",
     }
     assert "reasoning" not in response_spec({"model": "gpt-4.1", "status": "completed", "output": [message]})
+
+
+def test_a_saved_response_without_reasoning_item_replays_without_one() -> None:
+    """`file:` with a Response object saved from the API (`response-text-gpt-6-luna.json`: effort none, a lone
+    message) replays as it was sent."""
+    message = {"type": "message", "content": [{"type": "output_text", "text": "Hi", "annotations": []}]}
+    saved = {"object": "response", "model": "gpt-6-luna", "status": "completed", "output": [message]}
+    assert response_body_to_spec(saved)["reasoning"] == "none"
+    assert compile_reply(response_body_to_spec(saved), ("response",)).adds_reasoning is False
+    assert "reasoning" not in response_body_to_spec({**saved, "model": "gpt-4.1-mini-2025-04-14"})
 
 
 def item_keys(events: list[Any]) -> dict[str, set[str]]:
