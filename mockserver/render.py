@@ -323,6 +323,9 @@ def _usage(ctx: RequestContext, output: list[JSONObject], override: JSONObject |
         "reasoning_tokens": reasoning,
     }
     figures.update(override or {})
+    if override and "reasoning_tokens" not in override:
+        # A scenario's `output_tokens` counts the reasoning item a reasoning model's answer gets, too.
+        figures["reasoning_tokens"] = min(figures["reasoning_tokens"], figures["output_tokens"])
     return {
         "input_tokens": figures["input_tokens"],
         "input_tokens_details": {

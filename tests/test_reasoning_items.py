@@ -49,6 +49,9 @@ scenarios:
   - name: own-phase
     match: {input: "own phase"}
     response: {text: "Still thinking aloud.", phase: commentary}
+  - name: counted
+    match: {input: "counted"}
+    response: {text: "Counted.", usage: {input_tokens: 3, output_tokens: 5}}
   - name: failed
     match: {input: "fail now"}
     response: {failed: {code: server_error, message: "Broken."}}
@@ -216,6 +219,12 @@ def test_the_added_message_event_carries_the_phase(client: openai.OpenAI) -> Non
         added = [event.item for event in events if event.type == "response.output_item.added"]
     assert [item.type for item in added] == ["reasoning", "message"]
     assert added[0].content == [] and added[1].phase == "final_answer"
+
+
+def test_a_scenarios_output_tokens_include_the_reasoning_tokens(client: openai.OpenAI) -> None:
+    usage = client.responses.create(model="gpt-5", input="counted").usage
+    assert usage is not None
+    assert (usage.output_tokens, usage.output_tokens_details.reasoning_tokens) == (5, 5)
 
 
 def test_a_failed_answer_gets_no_reasoning_item(client: openai.OpenAI) -> None:
