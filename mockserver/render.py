@@ -16,7 +16,7 @@ from .context import RequestContext
 from .ids import ResponseIds
 from .logprobs import LOGPROBS_INCLUDE, text_logprobs
 from .models import is_reasoning_model
-from .reasoning import live_output
+from .reasoning import default_effort, live_output
 from .replies import ModelReply
 from .tokens import count_input_tokens, estimate_tokens
 from .types import JSON, JSONObject
@@ -150,7 +150,7 @@ def _echo_reasoning(ctx: RequestContext) -> JSONObject:
     reasoning = is_reasoning_model(ctx.model)
     echoed: JSONObject = {
         "context": given.get("context", "all_turns" if reasoning else None),
-        "effort": given.get("effort", "medium" if reasoning else None),
+        "effort": given.get("effort", default_effort(ctx.model)),
     }
     if reasoning or "mode" in given:
         echoed["mode"] = given.get("mode", "standard")
