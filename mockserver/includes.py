@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from .errors import InvalidSpec, ScenarioFileError
+from .reasoning import NO_REASONING, answered_without_reasoning
 from .types import JSON, JSONObject, Where
 from .yamlfile import YamlDocument, check_file_size, load_yaml
 
@@ -72,6 +73,8 @@ def response_body_to_spec(body: Mapping[str, JSON]) -> JSONObject:
             "reasoning_tokens": (usage.get("output_tokens_details") or {}).get("reasoning_tokens", 0),
             "cached_tokens": (usage.get("input_tokens_details") or {}).get("cached_tokens", 0),
         }
+    if answered_without_reasoning(body):
+        spec["reasoning"] = NO_REASONING
     if isinstance(body.get("model"), str):
         spec["model"] = body["model"]
     return spec

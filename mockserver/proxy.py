@@ -33,6 +33,7 @@ from .errors import InvalidSpec, invalid_request
 from .history import input_item_resources
 from .ids import IdSource
 from .journal import SECRET_HEADERS, Entry
+from .reasoning import live_output
 from .recording import (
     HASH_HEADER,
     Capture,
@@ -49,7 +50,7 @@ from .recording import (
     without_secrets,
 )
 from .records import ResponseRecords
-from .replies import Reply
+from .replies import ModelReply, Reply
 from .types import Headers, JSONObject
 from .upstream import ExchangeObserver, Relayed, Upstream
 
@@ -177,7 +178,11 @@ class Proxy:
     def _replayed_answer(self, ctx: RequestContext) -> Reply | None:
         """What a replay would answer (counted as a call, as a replay counts it), to compare with the upstream."""
         selection = self.engine.select(ctx)
-        return selection.reply if selection is not None else None
+        if selection is None:
+            return None
+        reply = selection.reply
+        # Compared as it is sent: with the reasoning item a reasoning model's answer gets.
+        return replace(reply, output=live_output(reply, ctx)) if isinstance(reply, ModelReply) else reply
 
     def _verify(
         self, ctx: RequestContext, recorded: Reply | None, exchange: Exchange, entry: Entry | None

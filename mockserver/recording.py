@@ -32,6 +32,7 @@ import yaml
 
 from .context import RequestContext
 from .jsonio import dumps_sorted
+from .reasoning import NO_REASONING, answered_without_reasoning
 from .scenarios import Scenario, compile_scenario, load_file
 from .types import JSON, Headers, JSONObject, Where
 from .upstream import SSEEvent
@@ -258,6 +259,8 @@ def response_spec(response: Mapping[str, JSON]) -> JSONObject:
     items = [item for item in response.get("output") or () if isinstance(item, dict)]
     spec: JSONObject = _short_form(items) or {"output": [_item_spec(item) for item in items]}
     status = response.get("status")
+    if answered_without_reasoning(response):
+        spec["reasoning"] = NO_REASONING
     details = response.get("incomplete_details")
     if status == "incomplete":
         reason = details.get("reason") if isinstance(details, dict) else None
@@ -274,11 +277,15 @@ def response_spec(response: Mapping[str, JSON]) -> JSONObject:
     return spec
 
 
+_SHORT_REASONING_KEYS = frozenset(("type", "id", "summary", "content"))
+
+
 def _short_form(items: list[JSONObject]) -> JSONObject | None:
     """`{reasoning: [...], text: "…"}` (or `refusal:`) when the output is at most a reasoning summary and one
     message with one plain part."""
     spec: JSONObject = {}
-    if len(items) == 2 and items[0].get("type") == "reasoning" and set(items[0]) <= {"type", "id", "summary"}:
+    # `content` (`[]`) is on every 2026 reasoning item, and is written back on replay.
+    if len(items) == 2 and items[0].get("type") == "reasoning" and set(items[0]) <= _SHORT_REASONING_KEYS:
         spec["reasoning"] = _summary_texts(items[0])
         items = items[1:]
     if len(items) != 1 or items[0].get("type") != "message":

@@ -16,6 +16,7 @@ from .context import RequestContext
 from .ids import ResponseIds
 from .logprobs import LOGPROBS_INCLUDE, text_logprobs
 from .models import is_reasoning_model
+from .reasoning import default_effort, live_output
 from .replies import ModelReply
 from .tokens import count_input_tokens, estimate_tokens
 from .types import JSON, JSONObject
@@ -61,7 +62,7 @@ def build_response(
 ) -> JSONObject:
     """The final Response object for `reply` (`billing` appears only in non-streamed bodies, as on the wire)."""
     body = ctx.body
-    output = [_render_item(item, ids, ctx) for item in reply.output]
+    output = [_render_item(item, ids, ctx) for item in live_output(reply, ctx)]
     if reply.status == "incomplete" and reply.incomplete_reason != "content_filter":
         output = within_budget(output, body.get("max_output_tokens"))
     if reply.status == "incomplete" and output:
@@ -149,7 +150,7 @@ def _echo_reasoning(ctx: RequestContext) -> JSONObject:
     reasoning = is_reasoning_model(ctx.model)
     echoed: JSONObject = {
         "context": given.get("context", "all_turns" if reasoning else None),
-        "effort": given.get("effort", "medium" if reasoning else None),
+        "effort": given.get("effort", default_effort(ctx.model)),
     }
     if reasoning or "mode" in given:
         echoed["mode"] = given.get("mode", "standard")
@@ -220,7 +221,9 @@ def _render_item(spec: JSONObject, ids: ResponseIds, ctx: RequestContext) -> JSO
         item.update(call_id=spec.get("call_id") or ids.call_id(), input=spec["input"], name=spec["name"])
         return item
     if kind == "reasoning":
-        item = {"id": spec.get("id") or ids.new("rs"), "type": "reasoning"}
+        # `content: []` as on the 2026 wire (`stream-reasoning-summary-gpt-5.6-sol.rig.sse`): OpenAI's models send
+        # no raw reasoning text.
+        item = {"id": spec.get("id") or ids.new("rs"), "type": "reasoning", "content": []}
         if "reasoning.encrypted_content" in (ctx.body.get("include") or ()):
             item["encrypted_content"] = fake_encrypted_content(item["id"])
         item["summary"] = [{"type": "summary_text", "text": text} for text in spec.get("summary", ())]
@@ -320,6 +323,9 @@ def _usage(ctx: RequestContext, output: list[JSONObject], override: JSONObject |
         "reasoning_tokens": reasoning,
     }
     figures.update(override or {})
+    if override and "reasoning_tokens" not in override:
+        # A scenario's `output_tokens` counts the reasoning item a reasoning model's answer gets, too.
+        figures["reasoning_tokens"] = min(figures["reasoning_tokens"], figures["output_tokens"])
     return {
         "input_tokens": figures["input_tokens"],
         "input_tokens_details": {

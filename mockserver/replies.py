@@ -45,6 +45,8 @@ class ModelReply:
     model: str | None = None
     delivery: Delivery = NO_DELIVERY
     background: BackgroundTiming | None = None  # for `background: true` requests; None: the defaults
+    adds_reasoning: bool = True
+    """Whether a reasoning model's reasoning item is added when `output` has none (False: `reasoning: none`)."""
 
 
 @dataclass(frozen=True)

@@ -2,8 +2,8 @@
 
 What it answers, in order:
 
-- a `reasoning` item first for reasoning models (`models.is_reasoning_model`), with a summary when
-  `reasoning.summary` asks for one;
+- a `reasoning` item first for reasoning models (`models.is_reasoning_model`) unless `reasoning.effort` is
+  `none`, with a summary when `reasoning.summary` asks for one (`reasoning.py`);
 - tool calls when `tool_choice` and the message call for them (`toolcalls.py` documents the rule), with arguments
   generated from each tool's `parameters`; otherwise
 - a message: JSON that fits the schema for `text.format: json_schema` (`generate.py`), a JSON object for
@@ -32,7 +32,8 @@ from .budget import reasoning_tokens
 from .context import RequestContext
 from .errors import invalid_request
 from .generate import generate_for_request
-from .models import context_window, is_reasoning_model
+from .models import context_window
+from .reasoning import effective_effort, reasoning_item, sends_reasoning
 from .replies import ModelReply
 from .tokens import count_input_tokens, estimate_tokens
 from .toolcalls import answered_since_last_user, plan_calls
@@ -75,8 +76,8 @@ def _input_within_window(ctx: RequestContext) -> int | None:
 def _answer(ctx: RequestContext, rng: random.Random) -> ModelReply:
     calls = plan_calls(ctx, rng)
     output: list[JSONObject] = []
-    if is_reasoning_model(ctx.model):
-        output.append(_reasoning(ctx, calls))
+    if sends_reasoning(ctx):
+        output.append(reasoning_item(ctx, calls))
     if calls:
         output.extend(calls)
     else:
@@ -130,23 +131,6 @@ def _quote_reply(user_text: str, rng: random.Random) -> str:
     return rng.choice(_QUOTE_LEADS).format(snippet)
 
 
-def _reasoning(ctx: RequestContext, calls: list[JSONObject]) -> JSONObject:
-    given = ctx.body.get("reasoning")
-    given = given if isinstance(given, dict) else {}
-    if given.get("summary", given.get("generate_summary")) is None:
-        return {"type": "reasoning", "summary": []}
-    if calls:
-        names = ", ".join(str(call["name"]) for call in calls)
-        summary = f"**Choosing a tool**\n\nThe request calls for {names}, so I will call it before answering."
-    elif answered_since_last_user(ctx):
-        summary = "**Reading the tool results**\n\nThe tool returned what I need; I will answer from it."
-    elif ctx.text_format.get("type") in ("json_schema", "json_object"):
-        summary = "**Filling in the structure**\n\nI will answer with JSON that fits the requested format."
-    else:
-        summary = "**Considering the request**\n\nI will answer the user's message directly and briefly."
-    return {"type": "reasoning", "summary": [summary]}
-
-
 def _within_budget(output: tuple[JSONObject, ...], ctx: RequestContext) -> ModelReply:
     """The reply, `incomplete` when it costs more output tokens than `max_output_tokens` allows (the cut itself
     happens in `render`, through `budget.within_budget`); when complete, `reasoning_tokens` scaled by
@@ -166,9 +150,8 @@ def _summary_cost(item: JSONObject) -> int:
 
 
 def _reasoning_spent(output: tuple[JSONObject, ...], ctx: RequestContext) -> int:
-    given = ctx.body.get("reasoning")
-    effort = given.get("effort") if isinstance(given, dict) else None
-    scale = _EFFORT_SCALE.get(effort if isinstance(effort, str) else "medium", 1.0)
+    effort = effective_effort(ctx)
+    scale = _EFFORT_SCALE.get(effort or "medium", 1.0)
     base = sum(_summary_cost(item) for item in output if item["type"] == "reasoning")
     return max(1, round(base * 4 * scale)) if base else 0
 

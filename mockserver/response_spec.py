@@ -2,6 +2,7 @@
 
 response: {text: "Hi!"}                                  one message
 response: {reasoning: ["…"], text: "4"}                  a reasoning summary, then the message
+response: {reasoning: none, text: "4"}                   no reasoning item, even on a reasoning model
 response: {output: [{type: function_call, name: f, arguments: {a: 1}}]}
 response: {text: "The history of", incomplete: max_output_tokens}
 response: {error: rate_limit}                            an HTTP error (see http_errors)
@@ -21,6 +22,7 @@ from .faults import DELIVERY_KEYS, Delivery, compile_delivery
 from .http_errors import compile_error
 from .includes import load_response_file
 from .matching import unknown_key_message
+from .reasoning import NO_REASONING
 from .replies import BackgroundTiming, ModelReply, Reply, ResponseStatus
 from .responder import default_reply
 from .templates import TemplatedReply, has_templates, templated_reply
@@ -115,6 +117,9 @@ def compile_reply(raw: JSON, where: Where) -> Reply:
             raise InvalidSpec((*where, others[0]), "an 'error' response is an HTTP error and takes no other keys")
         return replace(compile_error(raw["error"], (*where, "error")), delivery=delivery)
     output = _compile_output(raw, where)
+    adds_reasoning = raw.get("reasoning") != NO_REASONING
+    if not adds_reasoning and any(item["type"] == "reasoning" for item in output):
+        raise InvalidSpec((*where, "reasoning"), "'reasoning: none' says no reasoning item, but output has one")
     status, incomplete_reason, failure = _compile_status(raw, where)
     usage = raw.get("usage")
     if usage is not None and not (
@@ -133,6 +138,7 @@ def compile_reply(raw: JSON, where: Where) -> Reply:
         model=model,
         delivery=delivery,
         background=_background(raw.get("background"), (*where, "background")),
+        adds_reasoning=adds_reasoning,
     )
 
 
@@ -152,14 +158,14 @@ def _compile_output(raw: Mapping[str, JSON], where: Where) -> tuple[JSONObject, 
     if "output" in raw and shorthands:
         raise InvalidSpec((*where, shorthands[0]), "give either 'output' or the short forms 'text'/'refusal', not both")
     if "output" in raw:
-        if "reasoning" in raw:
+        if raw.get("reasoning", NO_REASONING) != NO_REASONING:
             raise InvalidSpec((*where, "reasoning"), "with 'output', write the reasoning item inside the output list")
         items = raw["output"]
         if not isinstance(items, list):
             raise InvalidSpec((*where, "output"), "output must be a list of output items")
         return tuple(_compile_item(item, (*where, "output", i)) for i, item in enumerate(items))
     output: list[JSONObject] = []
-    if "reasoning" in raw:
+    if raw.get("reasoning", NO_REASONING) != NO_REASONING:
         output.append(_compile_item({"type": "reasoning", "summary": raw["reasoning"]}, (*where, "reasoning")))
     parts: list[JSONObject] = []
     if "text" in raw:

@@ -10,9 +10,11 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import openai
 import pytest
 from hypothesis import settings as hypothesis_settings
 from starlette.testclient import TestClient
@@ -131,3 +133,17 @@ def client() -> Iterator[TestClient]:
     scenarios = load_scenarios([builtin_scenarios_dir(), E2E_SCENARIOS])
     with TestClient(create_app(Settings(seed=1), scenarios), raise_server_exceptions=False) as test_client:
         yield test_client
+
+
+@contextmanager
+def checked_sdk(settings: Settings) -> Iterator[openai.OpenAI]:
+    """An SDK client of a real server on `settings`; when it closes, every answer the server sent is checked
+    (`check_exchange`), and there must have been some."""
+    server = MockServer(settings)
+    recorder = RecordingApp(server.app)
+    server.app = recorder  # type: ignore[assignment]
+    with server, openai.OpenAI(base_url=server.base_url, api_key="sk-test", max_retries=0) as sdk:
+        yield sdk
+    assert recorder.exchanges
+    for exchange in recorder.exchanges:
+        check_exchange(exchange)

@@ -427,6 +427,23 @@ def test_verify_reports_structural_drift_in_the_header_and_the_journal(upstream:
     assert record.read_text(encoding="utf-8") == before  # verify never writes
 
 
+def test_verify_compares_the_reasoning_item_a_replay_adds(upstream: MockServer, tmp_path: Path) -> None:
+    record = tmp_path / "written.yaml"
+    record.write_text(
+        "scenarios:\n"
+        "  - name: thinks\n    match: {model: gpt-5, input: think first}\n    response: {text: Thought.}\n"
+        "  - name: silent\n    match: {model: gpt-5, input: answer at once}\n"
+        "    response: {text: Said., reasoning: none}\n",
+        encoding="utf-8",
+    )
+    with proxy(upstream, record, record_mode="verify") as server, sdk(server) as client:
+        thinks = client.responses.with_raw_response.create(model="gpt-5", input="think first")
+        silent = client.responses.with_raw_response.create(model="gpt-5", input="answer at once")
+    assert [item.type for item in thinks.parse().output] == ["reasoning", "message"]  # the upstream's answer
+    assert "x-mock-drift" not in thinks.headers
+    assert silent.headers["x-mock-drift"] == "output item types [message] -> [reasoning, message]"
+
+
 def _scenario(name: str, match: dict[str, Any], response: dict[str, Any], *, times: int | None = None) -> Any:
     from mockserver.scenarios import compile_scenario
     from mockserver.yamlfile import YamlDocument

@@ -9,9 +9,9 @@ from typing import Any
 import openai
 import pytest
 
-from mockserver import MockServer, Settings
+from mockserver import Settings
 from mockserver.render import encrypted_item_id, fake_encrypted_content
-from tests.conftest import RecordingApp, check_exchange
+from tests.conftest import checked_sdk
 
 INCLUDE: Any = ["reasoning.encrypted_content"]
 TOOLS: Any = [
@@ -32,14 +32,8 @@ TOOLS: Any = [
 
 @pytest.fixture(scope="module")
 def client() -> Iterator[openai.OpenAI]:
-    server = MockServer(Settings(port=0, log_level="warning", scenario_paths=(), seed=5))
-    recorder = RecordingApp(server.app)
-    server.app = recorder  # type: ignore[assignment]
-    with server, openai.OpenAI(base_url=server.base_url, api_key="sk-test", max_retries=0) as sdk:
+    with checked_sdk(Settings(port=0, log_level="warning", scenario_paths=(), seed=5)) as sdk:
         yield sdk
-    assert recorder.exchanges
-    for exchange in recorder.exchanges:
-        check_exchange(exchange)
 
 
 def _reasoning(output: list[Any]) -> Any:
