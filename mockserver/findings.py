@@ -31,7 +31,7 @@ imported on first use, so a request with no tools and no format costs one pass o
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
@@ -80,7 +80,7 @@ def scenario_findings(ctx: RequestContext, response: JSONObject, scenario: str) 
     completed = response.get("status") == "completed"
     problems = [
         *_not_offered(ctx, calls),
-        *_against_tool_choice(body.get("tool_choice"), calls, completed),
+        *_against_tool_choice(ctx, calls, completed),
         *_against_limits(body, calls),
         *_bad_arguments(ctx, calls),
         *_bad_text(ctx, output),
@@ -200,26 +200,41 @@ def _allowed_tools(choice: JSON) -> list[JSONObject] | None:
 # ---------------------------------------------------------------- tool_choice and the limits on calls
 
 
-def _against_tool_choice(choice: JSON, calls: list[JSONObject], completed: bool) -> Iterator[str]:
+def _against_tool_choice(ctx: RequestContext, calls: list[JSONObject], completed: bool) -> Iterator[str]:
+    choice = ctx.body.get("tool_choice")
     made = [call for call in calls if call["type"] in CALL_ITEMS]
     if choice == "none" and made:
         yield (f'made a tool call ({_describe(made[0])}) under tool_choice "none"; the live model calls no tool then.')
-    required = choice == "required" or (
-        isinstance(choice, dict) and choice.get("type") == "allowed_tools" and choice.get("mode") == "required"
-    )
-    if required and not made and completed:
-        yield "answered without a tool call under a required tool_choice; the live model always calls a tool then."
+    missing = not made and completed
+    if missing and choice == "required" and _callable(ctx, None):
+        yield 'answered without a tool call under tool_choice "required"; the live model always calls a tool then.'
+    allowed = _allowed_tools(choice)
+    if missing and allowed is not None and isinstance(choice, dict) and choice.get("mode") == "required":
+        if _callable(ctx, allowed):
+            yield (
+                "answered without a tool call under tool_choice allowed_tools in required mode; "
+                "the live model always calls one of the allowed tools then."
+            )
     if not isinstance(choice, dict) or choice.get("type") not in ("function", "custom"):
         return
     forced = choice.get("name")
     functions = [call for call in made if call["type"] in FUNCTION_CALLS]
-    if not functions and completed:
+    if not functions and completed and _callable(ctx, [choice]):
         yield f"did not call '{forced}', which tool_choice forces; the live model always calls the forced tool."
     for call in functions:
         if call.get("name") != forced:
             yield (
                 f"called '{call.get('name')}' while tool_choice forces '{forced}'; the live model calls only that tool."
             )
+
+
+def _callable(ctx: RequestContext, allowed: list[JSONObject] | None) -> bool:
+    """Whether the request offers a function or custom tool (among `allowed`, when given) the model must call. Hosted
+    tools alone do not count: the default responder does not emulate them, so neither is a scenario held to them."""
+    offered = {(tool.get("type"), tool.get("name")) for tool in ctx.tools if tool.get("type") in ("function", "custom")}
+    if allowed is not None:
+        offered &= {(entry.get("type"), entry.get("name")) for entry in allowed}
+    return bool(offered)
 
 
 def _against_limits(body: JSONObject, calls: list[JSONObject]) -> Iterator[str]:
@@ -331,19 +346,27 @@ def _text_problem(answer: str, fmt: JSONObject, what: str) -> Iterator[str]:
             )
 
 
-def schema_problem(schema: JSONObject, value: object) -> str | None:
-    """How `value` breaks the strict-mode reading of `schema` (extra properties refused), at which path; None when
-    it fits, or when the schema is not a valid JSON Schema (the request's validation speaks of that)."""
+def schema_problem(schema: JSONObject, value: object, limit: int = 3) -> str | None:
+    """How `value` breaks the strict-mode reading of `schema` (extra properties refused): its first `limit` errors by
+    path, e.g. `at the top level: 'city' is a required property`; None when it fits, or when the schema is not a
+    valid JSON Schema (the request's validation speaks of that)."""
     validator = _validator(json.dumps(schema, sort_keys=True))
     if validator is None:
         return None
-    from jsonschema.exceptions import best_match  # type: ignore[import-untyped, unused-ignore]
-
-    error = best_match(validator.iter_errors(value))
-    if error is None:
+    found = [(tuple(error.absolute_path), error.message) for error in validator.iter_errors(value)]
+    errors = sorted(found, key=lambda error: ([str(part) for part in error[0]], error[1]))
+    if not errors:
         return None
-    path = "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in error.absolute_path)
-    return f"at {path.lstrip('.') or 'the top level'}: {error.message}"
+    by_path: dict[str, list[str]] = {}
+    for path, message in errors[:limit]:
+        by_path.setdefault(_json_path(path), []).append(message)
+    shown = "; ".join(f"at {path}: {'; '.join(messages)}" for path, messages in by_path.items())
+    return shown + (f" (+{len(errors) - limit} more)" if len(errors) > limit else "")
+
+
+def _json_path(parts: Iterable[object]) -> str:
+    path = "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in parts)
+    return path.lstrip(".") or "the top level"
 
 
 @lru_cache(maxsize=256)
