@@ -24,16 +24,20 @@ each way it oversteps them, one sentence each:
 
 An item the response cut short (`status: incomplete`) is not checked for JSON, and a response that did not complete
 is not asked for the calls it should have made. A request with a stored `prompt` may take its tools and format from
-the prompt, so what the body does not say is not checked. Schema validators are built once per schema (jsonschema,
-imported on first use, so a request with no tools and no format costs one pass over the output items).
+the prompt, so what the body does not say is not checked. Each schema is compiled once (fastjsonschema to say
+whether a value fits, jsonschema to say why not; both imported on first use): a request with no tools and no format
+costs one pass over the output items (about 1 µs), a call to a strict tool or strict JSON text a few µs more.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
+
+import orjson
 
 from .context import RequestContext
 from .types import JSON, JSONObject
@@ -292,7 +296,7 @@ def _is_strict(tool: JSONObject, schema: JSONObject) -> bool:
     strict = tool.get("strict")
     if strict is not None:
         return strict is True
-    return schema.get("type") == "object" and _strict_compatible(schema)
+    return schema.get("type") == "object" and _compiled(_key(schema)).strict_compatible
 
 
 def _strict_compatible(schema: JSON) -> bool:
@@ -350,10 +354,10 @@ def schema_problem(schema: JSONObject, value: object, limit: int = 3) -> str | N
     """How `value` breaks the strict-mode reading of `schema` (extra properties refused): its first `limit` errors by
     path, e.g. `at the top level: 'city' is a required property`; None when it fits, or when the schema is not a
     valid JSON Schema (the request's validation speaks of that)."""
-    validator = _validator(json.dumps(schema, sort_keys=True))
-    if validator is None:
+    compiled = _compiled(_key(schema))
+    if compiled.validator is None or compiled.fits(value):
         return None
-    found = [(tuple(error.absolute_path), error.message) for error in validator.iter_errors(value)]
+    found = [(tuple(error.absolute_path), error.message) for error in compiled.validator.iter_errors(value)]
     errors = sorted(found, key=lambda error: ([str(part) for part in error[0]], error[1]))
     if not errors:
         return None
@@ -369,18 +373,54 @@ def _json_path(parts: Iterable[object]) -> str:
     return path.lstrip(".") or "the top level"
 
 
+@dataclass(frozen=True)
+class _CompiledSchema:
+    """A schema read once: whether strict mode can take it, and its closed form's validators — fastjsonschema says
+    whether a value fits (about 1 µs), jsonschema says why not (tens of µs, only for an answer with a finding)."""
+
+    strict_compatible: bool
+    validator: Validator | None  # None: not a valid JSON Schema
+    fits: Callable[[object], bool]
+
+
+def _key(schema: JSONObject) -> bytes:
+    try:
+        return orjson.dumps(schema, option=orjson.OPT_SORT_KEYS)
+    except TypeError:  # integers past 64 bits
+        return json.dumps(schema, sort_keys=True).encode()
+
+
 @lru_cache(maxsize=256)
-def _validator(schema_json: str) -> Validator | None:
+def _compiled(key: bytes) -> _CompiledSchema:
     from jsonschema import Draft202012Validator  # type: ignore[import-untyped, unused-ignore]
     from jsonschema.exceptions import SchemaError  # type: ignore[import-untyped, unused-ignore]
 
-    schema = _closed(json.loads(schema_json))
+    schema = json.loads(key)
+    closed = _closed(schema)
     try:
-        Draft202012Validator.check_schema(schema)
+        Draft202012Validator.check_schema(closed)
     except SchemaError:
-        return None
-    validator: Validator = Draft202012Validator(schema)
-    return validator
+        return _CompiledSchema(_strict_compatible(schema), None, lambda value: True)
+    validator: Validator = Draft202012Validator(closed)
+    return _CompiledSchema(_strict_compatible(schema), validator, _fast_check(closed, validator))
+
+
+def _fast_check(schema: JSONObject, validator: Validator) -> Callable[[object], bool]:
+    import fastjsonschema
+
+    try:
+        check = fastjsonschema.compile(schema, detailed_exceptions=False)
+    except Exception:  # a schema fastjsonschema cannot compile (it fails on some, e.g. `const` without details)
+        return lambda value: bool(validator.is_valid(value))
+
+    def fits(value: object) -> bool:
+        try:
+            check(value)
+        except fastjsonschema.JsonSchemaException:
+            return False  # perhaps only by fastjsonschema's reading (formats, drafts): jsonschema has the last word
+        return True
+
+    return fits
 
 
 def _closed(schema: Any) -> Any:

@@ -251,6 +251,24 @@ NO_FINDINGS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
         {"text": "Sunny."},
         {"tools": [{"type": "web_search"}], "tool_choice": "required"},
     ),
+    "string formats are not checked": (
+        {"output": [call("mail", {"to": "not an address"})]},
+        {
+            "tools": [
+                {
+                    "type": "function",
+                    "name": "mail",
+                    "strict": True,
+                    "parameters": {
+                        "type": "object",
+                        "properties": {"to": {"type": "string", "format": "email"}},
+                        "required": ["to"],
+                        "additionalProperties": False,
+                    },
+                }
+            ]
+        },
+    ),
     "hosted call with its tool offered": ({"output": [WEB_SEARCH_CALL]}, {"tools": [{"type": "web_search_preview"}]}),
     "MCP call to an offered server": ({"output": [MCP_CALL]}, {"tools": [MCP_TOOL]}),
     "a stored prompt may offer the tool": (
