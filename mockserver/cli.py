@@ -16,6 +16,7 @@ from pathlib import Path
 
 from .config import (
     CONTRACT_MODES,
+    FINDINGS_MODES,
     LOG_LEVELS,
     MATCH_RULES,
     RECORD_MODES,
@@ -104,6 +105,13 @@ def _parser() -> argparse.ArgumentParser:
         default=None,
         help="reload scenario files when they change; a broken edit keeps the last good set (env MOCKSERVER_WATCH=1)",
     )
+    serve.add_argument(
+        "--findings",
+        choices=FINDINGS_MODES,
+        help="a scenario's answer the live API could not give to that request (a call to a tool not offered, "
+        "arguments or text that break a strict schema, ...): warn (default) puts it in the x-mock-finding header, "
+        "the log and the journal; error answers the request with a 500 instead (env MOCKSERVER_FINDINGS)",
+    )
     _add_delivery_options(serve)
     _add_recording_options(serve)
     explain = commands.add_parser(
@@ -148,6 +156,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 seed=getattr(args, "seed", None),
                 strict=getattr(args, "strict", None),
                 watch=getattr(args, "watch", None),
+                findings=getattr(args, "findings", None),
                 **_delivery_options(args),
                 state_file=getattr(args, "state", None),
                 store_max_items=getattr(args, "store_max_items", None),

@@ -17,6 +17,7 @@ DEFAULT_STORE_MAX_ITEMS = 10_000
 DEFAULT_STORE_MAX_BYTES = 256 * 1024 * 1024
 DEFAULT_JOURNAL_SIZE = 1000
 DEFAULT_BODY_TIMEOUT_S = 30.0
+FINDINGS_MODES = ("warn", "error")
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
 
 
@@ -64,6 +65,7 @@ class Settings:
     record_timing: bool = False
     redact: tuple[str, ...] = ()
     contract: str = "report"  # what a forwarding server does with contract findings: off, report, strict
+    findings: str = "warn"  # a scenario's answer the live API could not give: warn (header, log, journal) or error
 
     @property
     def proxy_mode(self) -> str | None:
@@ -84,6 +86,8 @@ class Settings:
         for name in ("store_max_items", "store_max_bytes", "journal_size"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name.replace('_', ' ')} must be positive, got {getattr(self, name)}")
+        if self.findings not in FINDINGS_MODES:
+            raise ValueError(f"findings must be one of {', '.join(FINDINGS_MODES)}, got {self.findings!r}")
         _check_delivery_defaults(self)
         _check_recording(self)
 
@@ -124,7 +128,7 @@ def _check_recording(settings: Settings) -> None:
 def settings_from_env(env: Mapping[str, str] | None = None) -> Settings:
     """Settings from `MOCKSERVER_HOST`, `_PORT`, `_SCENARIOS` (os.pathsep-separated), `_LOG_LEVEL`,
     `_API_KEYS` (comma-separated), `_PROFILE`, `_MAX_BODY_BYTES`, `_BODY_TIMEOUT` (s), `_ALLOW_REMOTE`, `_SEED`,
-    `_STRICT`, `_WATCH`, and the delivery defaults `_DELAY_MS`, `_FIRST_EVENT_MS`, `_STREAM_GAP_MS`,
+    `_STRICT`, `_WATCH`, `_FINDINGS`, and the delivery defaults `_DELAY_MS`, `_FIRST_EVENT_MS`, `_STREAM_GAP_MS`,
     `_TOKENS_PER_SECOND`, `_KEEPALIVE_MS`, `_FAULT`.
     Record and replay: `_UPSTREAM`, `_UPSTREAM_KEY`, `_MODE`, `_RECORD`, `_MATCH_BY`, `_RECORD_TIMING`,
     `_REDACT` (comma-separated), `_CONTRACT`."""
@@ -172,6 +176,7 @@ def settings_from_env(env: Mapping[str, str] | None = None) -> Settings:
         seed=as_int("SEED"),
         strict=as_flag("STRICT"),
         watch=as_flag("WATCH"),
+        findings=(get("FINDINGS") or "").lower() or None,
         delay_ms=as_float("DELAY_MS"),
         first_event_ms=as_float("FIRST_EVENT_MS"),
         stream_gap_ms=as_float("STREAM_GAP_MS"),

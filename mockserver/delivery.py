@@ -64,9 +64,16 @@ def json_plan(
     return _plan(status, tuple(raw_headers), body, delivery, faults, rng)
 
 
-def stream_plan(frames: Sequence[Frame], delivery: Delivery, faults: Sequence[Fault], rng: random.Random) -> Plan:
-    headers = ((b"content-type", SSE_MEDIA_TYPE.encode()),)
-    return _plan(200, headers, frames, delivery, faults, rng)
+def stream_plan(
+    frames: Sequence[Frame],
+    delivery: Delivery,
+    faults: Sequence[Fault],
+    rng: random.Random,
+    headers: dict[str, str] | None = None,
+) -> Plan:
+    raw_headers = [(b"content-type", SSE_MEDIA_TYPE.encode())]
+    raw_headers += [(name.encode("latin-1"), value.encode("latin-1")) for name, value in (headers or {}).items()]
+    return _plan(200, tuple(raw_headers), frames, delivery, faults, rng)
 
 
 def _plan(

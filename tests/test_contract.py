@@ -98,7 +98,14 @@ def _function_call_output_input() -> list[Any]:
     ]
 
 
-WEATHER_TOOL = {"type": "function", "name": "get_weather", "parameters": {"type": "object", "properties": {}}}
+def _tool(name: str, *properties: str) -> dict[str, Any]:
+    """A function tool taking these string properties (so the scenarios' calls fit it: no scenario finding)."""
+    parameters = {"type": "object", "properties": {key: {"type": "string"} for key in properties}}
+    return {"type": "function", "name": name, "parameters": parameters}
+
+
+WEATHER_TOOL = _tool("get_weather", "location", "unit")
+TWO_CALL_TOOLS = [_tool("get_time", "timezone"), _tool("get_stock_price", "symbol")]
 PERSON_FORMAT = {
     "type": "json_schema",
     "name": "Person",
@@ -126,7 +133,7 @@ MOCK_ANSWERS: list[tuple[str, dict[str, Any], dict[str, str], set[str], int]] = 
         {
             "model": "gpt-4.1",
             "input": "Time and ACME price?",
-            "tools": [{**WEATHER_TOOL, "name": "get_time"}, {**WEATHER_TOOL, "name": "get_stock_price"}],
+            "tools": TWO_CALL_TOOLS,
         },
         {},
         {"function_call"},
@@ -182,6 +189,7 @@ def test_mockserver_json_answers_give_no_finding(
     assert answer.status_code == status
     assert item_types <= _item_types(answer.json())
     assert check_response(answer.status_code, answer.json()) == []
+    assert "x-mock-finding" not in answer.headers  # and the scenarios answer what the live API could
 
 
 STREAM_FAULTS = {
@@ -218,6 +226,7 @@ def test_mockserver_streams_give_no_finding(
     final = events[-1][1].get("response", {})
     assert item_types <= _item_types(final)
     assert stream_findings(events) == []
+    assert "x-mock-finding" not in answer.headers
     if "keepalive" in headers.get("x-mock-stream", ""):
         assert any(event["type"] == "keepalive" for _, event in events)
     if "fault" in str(headers):
@@ -248,8 +257,8 @@ def text_stream(client: TestClient) -> list[Event]:
 
 @pytest.fixture(scope="module")
 def calls_stream(client: TestClient) -> list[Event]:
-    tools = [{**WEATHER_TOOL, "name": "get_time"}, {**WEATHER_TOOL, "name": "get_stock_price"}]
-    answer = client.post("/v1/responses", json={"model": "gpt-4.1", "input": "hi", "tools": tools, "stream": True})
+    body = {"model": "gpt-4.1", "input": "hi", "tools": TWO_CALL_TOOLS, "stream": True}
+    answer = client.post("/v1/responses", json=body)
     return [event for _, event in parse_sse(answer.text)]
 
 

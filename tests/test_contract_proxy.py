@@ -73,6 +73,12 @@ def test_a_json_answer_that_breaks_the_schema_is_reported_in_the_header_log_and_
         assert "output[0].status" in caplog.text
         journal = httpx.get(server.url + "/__mock__/journal").json()
         assert journal["requests"][-1]["contract"] == entry.contract
+        # The upstream's scripted item is broken on purpose, and is also a call to a hosted tool nobody offered.
+        scripted = upstream.service.journal.last
+        assert scripted is not None and scripted.findings == [
+            "Scenario 'malformed-item' sent a web_search_call, but the request offers no web_search tool; the live API "
+            "runs only the tools offered."
+        ]
 
 
 def test_a_malformed_stream_is_relayed_and_reported_event_by_event(upstream: MockServer) -> None:

@@ -32,7 +32,8 @@ def engine_server() -> Iterator[tuple[MockServer, RecordingApp]]:
 
 @pytest.fixture
 def client(engine_server: tuple[MockServer, RecordingApp]) -> Iterator[openai.OpenAI]:
-    """An SDK client; call counts and states start afresh, and every answer is schema-checked afterwards."""
+    """An SDK client; call counts and states start afresh, and every answer is schema-checked afterwards (and none is
+    one the live API could not give to its request)."""
     server, recorder = engine_server
     urllib.request.urlopen(urllib.request.Request(server.url + "/__mock__/reset", method="POST")).close()
     recorder.exchanges.clear()
@@ -41,6 +42,7 @@ def client(engine_server: tuple[MockServer, RecordingApp]) -> Iterator[openai.Op
     for exchange in recorder.exchanges:
         if exchange.path.startswith("/v1/"):
             check_exchange(exchange)
+    assert [finding for entry in server.service.journal for finding in entry.findings] == []
 
 
 def text_of(client: openai.OpenAI, stream: bool, **request: Any) -> str:
@@ -55,6 +57,11 @@ def text_of(client: openai.OpenAI, stream: bool, **request: Any) -> str:
 
 
 WEB_SEARCH = {"type": "web_search"}
+WEATHER: Any = {  # the tool the scripted get_weather calls are made to
+    "type": "function",
+    "name": "get_weather",
+    "parameters": {"type": "object", "properties": {"location": {"type": "string"}, "unit": {"type": "string"}}},
+}
 LOOKUP = {"type": "function", "name": "lookup", "parameters": {"type": "object", "properties": {}}, "strict": False}
 LOOKUP_TURN = [
     {"role": "user", "content": "What is the answer?"},
@@ -198,7 +205,7 @@ def test_templated_text(client: openai.OpenAI, stream: bool) -> None:
 
 
 def test_templated_function_call_arguments(client: openai.OpenAI) -> None:
-    response = client.responses.create(model="engine-template-call", input="Weather in Porto today?")
+    response = client.responses.create(model="engine-template-call", input="Weather in Porto today?", tools=[WEATHER])
     (call,) = response.output
     assert json.loads(call.arguments) == {"location": "Porto", "unit": "celsius"}
 
@@ -214,10 +221,10 @@ def test_broken_template_names_the_scenario_and_is_not_retried(client: openai.Op
 @pytest.mark.parametrize("stream", [False, True], ids=["json", "stream"])
 def test_response_from_a_file(client: openai.OpenAI, stream: bool) -> None:
     if stream:
-        with client.responses.stream(model="engine-file", input="hi") as events:
+        with client.responses.stream(model="engine-file", input="hi", tools=[WEATHER]) as events:
             output: list[Any] = list(events.get_final_response().output)
     else:
-        output = list(client.responses.create(model="engine-file", input="hi").output)
+        output = list(client.responses.create(model="engine-file", input="hi", tools=[WEATHER]).output)
     (call,) = output
     assert json.loads(call.arguments) == {"location": "Lisbon", "unit": "celsius"}
 

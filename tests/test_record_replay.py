@@ -425,6 +425,12 @@ def test_verify_reports_structural_drift_in_the_header_and_the_journal(upstream:
     ]
     assert all(entry["upstream"] for entry in journal)
     assert record.read_text(encoding="utf-8") == before  # verify never writes
+    # The drifted upstream is scripted to call a tool the request does not offer, which its own journal reports.
+    upstream_findings = [finding for entry in upstream.service.journal for finding in entry.findings]
+    assert upstream_findings == [
+        "Scenario 'drifted-call' called the function tool 'get_forecast', which the request does not offer (it offers "
+        "get_weather); the live model calls only the tools offered."
+    ]
 
 
 def test_verify_compares_the_reasoning_item_a_replay_adds(upstream: MockServer, tmp_path: Path) -> None:

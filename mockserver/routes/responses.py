@@ -3,6 +3,7 @@ delete, cancel, input items, and input token counts."""
 
 from __future__ import annotations
 
+import logging
 import random
 from collections.abc import AsyncIterator, Iterator
 
@@ -13,8 +14,9 @@ from starlette.types import Receive, Scope, Send
 from .. import background
 from ..context import RequestContext
 from ..delivery import SSE_MEDIA_TYPE, DeliveredAnswer, Plan, json_plan, splitter, stream_plan
-from ..errors import invalid_request
+from ..errors import APIError, invalid_request
 from ..faults import Delivery, Fault, fault_name
+from ..findings import FINDING_HEADER, header_value, scenario_findings
 from ..hangs import pause
 from ..history import compaction_blob, input_item_resources, input_item_resources_of
 from ..http_errors import error_body
@@ -31,6 +33,8 @@ from ..tokens import count_input_tokens
 from ..types import JSONObject
 from ..upstream import Relayed
 from .common import JSONBody, authorized, headers_of, query_flag, query_int, read_json_object
+
+logger = logging.getLogger("mockserver.findings")
 
 JOURNAL_ENTRY = "mockserver.journal_entry"
 TOKEN_COUNT_FIELDS = frozenset(
@@ -70,7 +74,7 @@ async def create_response(request: Request) -> Response:
         entry.fault = ", ".join(fault_name(fault) for fault in faults) or None
     if isinstance(reply, ErrorReply):
         return _error_answer(service, ctx, reply, delivery, faults)
-    return _model_answer(service, ctx, reply, delivery, faults)
+    return _model_answer(service, ctx, reply, delivery, faults, scenario, entry)
 
 
 def _relayed(answer: Relayed) -> Response:
@@ -91,7 +95,13 @@ def _error_answer(
 
 
 def _model_answer(
-    service: MockService, ctx: RequestContext, reply: ModelReply, delivery: Delivery, faults: list[Fault]
+    service: MockService,
+    ctx: RequestContext,
+    reply: ModelReply,
+    delivery: Delivery,
+    faults: list[Fault],
+    scenario: str | None = None,
+    entry: Entry | None = None,
 ) -> Response:
     created = service.clock()
     now = int(created)
@@ -101,18 +111,44 @@ def _model_answer(
     if usage is not None and not (reply.usage and "cached_tokens" in reply.usage):
         cached = service.prompt_cache.cached_tokens(ctx, usage["input_tokens"])
         usage["input_tokens_details"]["cached_tokens"] = cached
+    found = _scripted_findings(ctx, final, scenario, entry)
+    if found and service.settings.findings == "error":
+        return _refused_for_findings(found)
+    headers = {FINDING_HEADER: header_value(found)} if found else {}
     if ctx.body.get("background") is True:
-        return _background_answer(service, ctx, reply, final, ids, created)
+        return _background_answer(service, ctx, reply, final, ids, created, headers)
     _remember(service, ctx, final, ids)
     rng = service.delivery.timing_rng
     if not ctx.stream:
         if not faults and delivery.delay is None:
-            return JSONBody(final)
-        return _Delivered(json_plan(200, final, {}, delivery, faults, rng), rng)
+            return JSONBody(final, headers=headers)
+        return _Delivered(json_plan(200, final, headers, delivery, faults, rng), rng)
     events = _events(ctx, final, ids, splitter(delivery.stream.chunk))
     if not faults and delivery.delay is None and delivery.stream.plain:
-        return StreamingResponse(_sse(events), media_type=SSE_MEDIA_TYPE)
-    return _Delivered(stream_plan(plan_stream(list(events), final, faults), delivery, faults, rng), rng)
+        return StreamingResponse(_sse(events), media_type=SSE_MEDIA_TYPE, headers=headers)
+    plan = plan_stream(list(events), final, faults)
+    return _Delivered(stream_plan(plan, delivery, faults, rng, headers), rng)
+
+
+def _scripted_findings(ctx: RequestContext, final: JSONObject, scenario: str | None, entry: Entry | None) -> list[str]:
+    """What the scenario answered that the live API could not have (see `findings`), logged and journaled; the
+    default responder's answers are not checked (they keep to the request by construction)."""
+    if scenario is None:
+        return []
+    found = scenario_findings(ctx, final, scenario)
+    if found:
+        logger.warning("an answer the live API could not give: %s", " ".join(found))
+        if entry is not None:
+            entry.findings = found
+    return found
+
+
+def _refused_for_findings(found: list[str]) -> Response:
+    """`--findings error`: a 500 naming the scenario and its findings, which the SDKs do not retry."""
+    message = "The mock server refused a scripted answer the live API could not give (--findings error): "
+    error = APIError(500, message + " ".join(found), type="server_error", code="scenario_finding")
+    headers = {"x-should-retry": "false", FINDING_HEADER: header_value(found)}
+    return JSONBody(error.body(), status_code=500, headers=headers)
 
 
 def _events(
@@ -138,16 +174,22 @@ def _remember(service: MockService, ctx: RequestContext, final: JSONObject, ids:
 
 
 def _background_answer(
-    service: MockService, ctx: RequestContext, reply: ModelReply, final: JSONObject, ids: ResponseIds, created: float
+    service: MockService,
+    ctx: RequestContext,
+    reply: ModelReply,
+    final: JSONObject,
+    ids: ResponseIds,
+    created: float,
+    headers: dict[str, str],
 ) -> Response:
     input_items = _remember(service, ctx, final, ids)
     streamed_final = {key: value for key, value in final.items() if key != "billing"}
     plan = background.plan(final, _events(ctx, streamed_final, ids), created, reply.background or BackgroundTiming())
     service.records.record(final, input_items, ctx.body.get("previous_response_id"), plan)
     if not ctx.stream:
-        return JSONBody(service.records.retrieve(final["id"]))
+        return JSONBody(service.records.retrieve(final["id"]), headers=headers)
     events = service.records.stream_plan(final["id"], None)
-    return StreamingResponse(_paced(service, final["id"], events), media_type=SSE_MEDIA_TYPE)
+    return StreamingResponse(_paced(service, final["id"], events), media_type=SSE_MEDIA_TYPE, headers=headers)
 
 
 async def _paced(
