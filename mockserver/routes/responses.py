@@ -11,6 +11,7 @@ from starlette.responses import Response, StreamingResponse
 from starlette.types import Receive, Scope, Send
 
 from .. import background
+from ..coherence import check_coherence
 from ..context import RequestContext
 from ..delivery import SSE_MEDIA_TYPE, DeliveredAnswer, Plan, json_plan, splitter, stream_plan
 from ..errors import invalid_request
@@ -66,6 +67,7 @@ async def create_response(request: Request) -> Response:
         return _relayed(await proxy.forward(ctx, entry))
     if reported:
         validate_create_request(body, service.settings.profile)
+    check_coherence(ctx, service.store)
     reply, scenario = (overrides.error, None) if overrides.error else service.reply_for(ctx)
     delivery, faults = service.delivery.resolve(reply.delivery, overrides)
     reply = drawn_error(faults) or reply
