@@ -22,10 +22,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 
 import orjson
-from jsonschema import Draft202012Validator  # type: ignore[import-untyped, unused-ignore]
+from jsonschema import Draft7Validator  # type: ignore[import-untyped, unused-ignore]
 from jsonschema.exceptions import best_match  # type: ignore[import-untyped, unused-ignore]
 
 from .context import RequestContext
@@ -200,11 +200,26 @@ class _SchemaSite:
 def check_schemas(body: JSONObject) -> None:
     """Function tool parameters and a `json_schema` format must be JSON Schemas, and strict ones strict-compatible."""
     for site in _schema_sites(body):
-        problem = _metaschema_problem(site.schema)
-        if problem is None and site.strict:
-            problem = _strict_problem(site.schema)
+        try:
+            problem = _cached_schema_problem(orjson.dumps(site.schema), site.strict)
+        except TypeError:  # a value orjson does not write (an integer past 64 bits): checked without the cache
+            problem = _schema_problem(site.schema, site.strict)
         if problem is not None:
             raise site.refuse(problem)
+
+
+@lru_cache(maxsize=1024)
+def _cached_schema_problem(schema: bytes, strict: bool) -> str | None:
+    """The verdict on a schema, kept: an app sends the same tools with every request, and a metaschema check costs
+    about a millisecond."""
+    return _schema_problem(orjson.loads(schema), strict)
+
+
+def _schema_problem(schema: JSONObject, strict: bool) -> str | None:
+    problem = _metaschema_problem(schema)
+    if problem is None and strict:
+        problem = _strict_problem(schema)
+    return problem
 
 
 def _schema_sites(body: JSONObject) -> Iterator[_SchemaSite]:
@@ -236,14 +251,18 @@ def _schema_sites(body: JSONObject) -> Iterator[_SchemaSite]:
 
 def _metaschema_problem(schema: JSONObject) -> str | None:
     """The first problem the JSON Schema metaschema finds, worded by Python's `jsonschema` as the live API words it
-    ("'location' is not of type 'array'."; yomorun/yomo#860 shows "None is not of type 'array'.")."""
-    error = best_match(_metaschema_validator().iter_errors(schema))  # as `check_schema` picks it
-    return None if error is None else f"{error.message}."
+    ("'location' is not of type 'array'."; yomorun/yomo#860 shows "None is not of type 'array'."). Draft 7's
+    metaschema: it words these problems as 2020-12's does, at a seventh of the time."""
+    validator = _metaschema_validator()
+    if validator.is_valid(schema):
+        return None
+    error = best_match(validator.iter_errors(schema))  # the error `check_schema` reports
+    return f"{error.message}."
 
 
 @cache
-def _metaschema_validator() -> Draft202012Validator:
-    return Draft202012Validator(Draft202012Validator.META_SCHEMA)
+def _metaschema_validator() -> Draft7Validator:
+    return Draft7Validator(Draft7Validator.META_SCHEMA)
 
 
 def _strict_problem(schema: JSONObject) -> str | None:
