@@ -171,7 +171,13 @@ def _offers(tools: list[JSONObject], wanted: JSONObject) -> bool:
         return any(tool.get("type") == kind and tool.get("name") == wanted.get("name") for tool in tools)
     if kind == "mcp" or not isinstance(kind, str):
         return True
-    return any(_family(str(tool.get("type"))) == _family(kind) for tool in tools)
+    wanted_family = _family(kind)
+    return any(_related(_family(str(tool.get("type"))), wanted_family) for tool in tools)
+
+
+def _related(offered: str, wanted: str) -> bool:
+    """One hosted tool type the other's variant (`computer` and `computer_use_preview`): let through."""
+    return offered.startswith(wanted) or wanted.startswith(offered)
 
 
 def _family(tool_type: str) -> str:
@@ -267,13 +273,25 @@ def _metaschema_validator() -> Draft7Validator:
 
 def _strict_problem(schema: JSONObject) -> str | None:
     """The first Structured Outputs rule a strict schema breaks, as the live API words it."""
-    root_type = schema.get("type")
+    root_type = _root(schema).get("type")
     if root_type != "object":
         # Quoted in many threads: "schema must be a JSON Schema of 'type: "object"', got 'type: "None"'."
         return f"schema must be a JSON Schema of 'type: \"object\"', got 'type: \"{root_type}\"'."
     for problem in _node_problems(schema, ()):
         return problem
     return _size_problem(schema)
+
+
+def _root(schema: JSONObject) -> JSONObject:
+    """The root, or the definition a root `$ref` names (`{"$defs": {...}, "$ref": "#/$defs/Node"}`, as Pydantic writes
+    a recursive model; whether the live API resolves it was not found, so it is let through)."""
+    ref = schema.get("$ref")
+    if "type" in schema or not isinstance(ref, str) or not ref.startswith("#/"):
+        return schema
+    node: JSON = schema
+    for part in ref[2:].split("/"):
+        node = node.get(part) if isinstance(node, dict) else None
+    return node if isinstance(node, dict) else schema
 
 
 def _context(path: tuple[str | int, ...]) -> str:

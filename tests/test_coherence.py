@@ -10,13 +10,16 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
+import jsonschema
 import openai
 import pytest
+from hypothesis import HealthCheck, given, settings
 from starlette.testclient import TestClient
 
 from mockserver import MockServer, Settings, create_app
-from mockserver.coherence import MAX_ENUM_VALUES, MAX_NESTING, MAX_PROPERTIES
+from mockserver.coherence import MAX_ENUM_VALUES, MAX_NESTING, MAX_PROPERTIES, check_schemas
 from tests.reference import reference_dir
+from tests.test_responder_generate import LINKED, RECURSIVE, STRICT_SCHEMAS
 
 AUTH = {"Authorization": "Bearer sk-test"}
 WEATHER_PARAMETERS: dict[str, Any] = {
@@ -280,6 +283,25 @@ def test_strict_function_rules(client: TestClient, rule: str) -> None:
     answer = create(client, input="hi", tools=[strict(schema)])
     message = f"Invalid schema for function 'get_weather': {problem}"
     assert_error(answer, 400, message, "tools[0].parameters", "invalid_function_parameters")
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(schema=STRICT_SCHEMAS)
+def test_the_schemas_the_generator_is_tested_on_are_accepted_as_strict(schema: dict[str, Any]) -> None:
+    check_schemas(
+        {
+            "tools": [strict(schema)],
+            "text": {"format": {"type": "json_schema", "name": "f", "strict": True, "schema": schema}},
+        }
+    )
+
+
+@pytest.mark.parametrize("schema", [RECURSIVE, LINKED], ids=["root-ref", "defs"])
+def test_recursive_strict_schemas_are_accepted(client: TestClient, schema: dict[str, Any]) -> None:
+    fmt = {"type": "json_schema", "name": "tree", "strict": True, "schema": schema}
+    answer = create(client, input="a tree", text={"format": fmt})
+    assert answer.status_code == 200, answer.text
+    jsonschema.validate(json.loads(answer.json()["output"][-1]["content"][0]["text"]), schema)
 
 
 def test_a_non_strict_or_unmarked_function_may_leave_properties_optional(client: TestClient) -> None:
