@@ -35,7 +35,7 @@ from .types import JSON, JSONObject
 
 __all__ = ["check_coherence", "check_schemas", "check_tool_choice"]
 
-# call type -> (its output type, "No tool call found for X output", "No tool output found for X")
+# call type -> (its output type, the noun of the messages: "No tool output found for <noun> …")
 _PAIRS: dict[str, tuple[str, str]] = {
     "function_call": ("function_call_output", "function call"),
     "custom_tool_call": ("custom_tool_call_output", "custom tool call"),
