@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from .coherence import check_coherence
 from .config import Settings
 from .context import RequestContext
 from .conversations import Conversations
@@ -93,7 +94,9 @@ class MockService:
         validate_create_request(body, self.settings.profile)
         if body.get("background") is True and body.get("store") is False:
             raise invalid_request("Background mode requires 'store' to be true.", param="store")
-        return self.context_for(body, headers)
+        ctx = self.context_for(body, headers)
+        check_coherence(ctx, self.store)
+        return ctx
 
     def reply_for(self, ctx: RequestContext) -> tuple[Reply, str | None]:
         """The answering scenario's reply and name; with none, the default answer (or, in strict mode, the near-miss

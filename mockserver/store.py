@@ -41,6 +41,9 @@ class Store(Protocol):
 
     def count(self, kind: str | None = None) -> int: ...
 
+    def mentions(self, kind: str, needle: bytes) -> bool:
+        """Whether a document of this kind holds these bytes in its compact JSON (a scan: for rare look-ups)."""
+
     def clear(self) -> None: ...
 
     def close(self) -> None: ...
@@ -82,6 +85,9 @@ class MemoryStore:
         if kind is None:
             return len(self._documents)
         return sum(1 for stored_kind, _ in self._documents if stored_kind == kind)
+
+    def mentions(self, kind: str, needle: bytes) -> bool:
+        return any(stored_kind == kind and needle in raw for (stored_kind, _), raw in self._documents.items())
 
     @property
     def size_bytes(self) -> int:
@@ -145,6 +151,13 @@ class SqliteStore:
             else:
                 row = self._db.execute("SELECT COUNT(*) FROM documents WHERE kind = ?", (kind,)).fetchone()
         return int(row[0])
+
+    def mentions(self, kind: str, needle: bytes) -> bool:
+        with self._lock:
+            row = self._db.execute(
+                "SELECT 1 FROM documents WHERE kind = ? AND instr(body, ?) > 0 LIMIT 1", (kind, needle)
+            ).fetchone()
+        return row is not None
 
     def clear(self) -> None:
         with self._lock:

@@ -9,6 +9,7 @@ from typing import Any
 
 import openai
 import pytest
+from openai.lib._pydantic import to_strict_json_schema
 from pydantic import BaseModel
 
 from mockserver import MockServer, Settings
@@ -54,7 +55,11 @@ def _raw(client: openai.OpenAI, headers: dict[str, str] | None = None, **body: A
 STRUCTURED: dict[str, Any] = {
     "model": "gpt-4.1",
     "input": "File a ticket about the login page.",
-    "text": {"format": {"type": "json_schema", "name": "ticket", "strict": True, "schema": Ticket.model_json_schema()}},
+    # The SDK's strict form of the model (what `responses.parse(text_format=Ticket)` sends): the raw
+    # `model_json_schema()` lacks `additionalProperties: false`, which the live API refuses in a strict format.
+    "text": {
+        "format": {"type": "json_schema", "name": "ticket", "strict": True, "schema": to_strict_json_schema(Ticket)}
+    },
 }
 
 

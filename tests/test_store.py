@@ -41,6 +41,17 @@ def test_put_get_replace_delete(make_store: Callable[..., Store]) -> None:
     assert store.get("conversation", "resp_1") == {"kind": "other"}
 
 
+def test_mentions_finds_bytes_in_one_kind_only(make_store: Callable[..., Store]) -> None:
+    store = make_store()
+    store.put("response", "resp_1", {"output": [{"id": "rs_1", "type": "reasoning"}]})
+    store.put("conversation", "conv_1", {"items": [{"id": "msg_1"}]})
+
+    assert store.mentions("response", b'"id":"rs_1"')
+    assert not store.mentions("response", b'"id":"msg_1"')
+    assert store.mentions("conversation", b'"id":"msg_1"')
+    assert not store.mentions("response", b'"id":"rs_2"')
+
+
 def test_documents_are_copies(make_store: Callable[..., Store]) -> None:
     store = make_store()
     document = {"items": [1]}

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import random
 from collections.abc import AsyncIterator, Iterator
+from typing import TYPE_CHECKING
 
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
@@ -32,7 +33,11 @@ from ..streaming import Splitter, encode_event, response_events, split_deltas
 from ..tokens import count_input_tokens
 from ..types import JSONObject
 from ..upstream import Relayed
+from ..validation import validate_create_request
 from .common import JSONBody, authorized, headers_of, query_flag, query_int, read_json_object
+
+if TYPE_CHECKING:
+    from ..proxy import Proxy  # only servers that record or replay load it (and httpx)
 
 logger = logging.getLogger("mockserver.findings")
 
@@ -57,15 +62,11 @@ async def create_response(request: Request) -> Response:
     if entry is not None:
         entry.body = body
         entry.streamed = body.get("stream") is True
-    proxy = service.proxy
-    reported = proxy is not None and proxy.reports_requests  # forwarded as it is, its findings reported
     headers = dict(headers_of(request.scope))
-    ctx = service.context_for(body, headers) if reported else service.admit(body, headers)
+    if service.proxy is not None and (relayed := await _forwarded(service, service.proxy, body, headers, entry)):
+        return relayed
+    ctx = service.admit(body, headers)
     overrides = read_overrides(ctx.headers)
-    if proxy is not None and not overrides.error and proxy.forwards(ctx):
-        return _relayed(await proxy.forward(ctx, entry))
-    if reported:
-        ctx = service.admit(body, headers)
     reply, scenario = (overrides.error, None) if overrides.error else service.reply_for(ctx)
     delivery, faults = service.delivery.resolve(reply.delivery, overrides)
     reply = drawn_error(faults) or reply
@@ -75,6 +76,21 @@ async def create_response(request: Request) -> Response:
     if isinstance(reply, ErrorReply):
         return _error_answer(service, ctx, reply, delivery, faults)
     return _model_answer(service, ctx, reply, delivery, faults, scenario, entry)
+
+
+async def _forwarded(
+    service: MockService, proxy: Proxy, body: JSONObject, headers: dict[str, str], entry: Entry | None
+) -> Response | None:
+    """The upstream's answer when the proxy forwards this request, else None. A reporting contract proxy forwards a
+    request as it is (the upstream judges it, the findings are reported); otherwise a request that breaks the
+    request schema gets the local 400 first. The checks across requests are left to the upstream, which knows
+    the ids it made."""
+    if not proxy.reports_requests:
+        validate_create_request(body, service.settings.profile)
+    ctx = service.context_for(body, headers)
+    if read_overrides(ctx.headers).error or not proxy.forwards(ctx):
+        return None
+    return _relayed(await proxy.forward(ctx, entry))
 
 
 def _relayed(answer: Relayed) -> Response:
