@@ -15,7 +15,7 @@ from .budget import within_budget
 from .context import RequestContext
 from .ids import ResponseIds
 from .logprobs import LOGPROBS_INCLUDE, text_logprobs
-from .models import is_reasoning_model
+from .models import DEFAULT_MODEL, default_effort, is_reasoning_model, reported_model
 from .replies import ModelReply
 from .tokens import count_input_tokens, estimate_tokens
 from .types import JSON, JSONObject
@@ -90,7 +90,9 @@ def build_response(
     response["instructions"] = body.get("instructions")
     response["max_output_tokens"] = body.get("max_output_tokens")
     response["max_tool_calls"] = body.get("max_tool_calls")
-    response["model"] = reply.model or ctx.model
+    # A request without `model` names a stored prompt, whose model the mock cannot know: it answers as the
+    # catalog's default model rather than `null`, which no SDK parses.
+    response["model"] = reply.model or reported_model(ctx.model or DEFAULT_MODEL)
     response["moderation"] = None
     response["output"] = output
     response["parallel_tool_calls"] = _default(body.get("parallel_tool_calls"), True)
@@ -149,7 +151,7 @@ def _echo_reasoning(ctx: RequestContext) -> JSONObject:
     reasoning = is_reasoning_model(ctx.model)
     echoed: JSONObject = {
         "context": given.get("context", "all_turns" if reasoning else None),
-        "effort": given.get("effort", "medium" if reasoning else None),
+        "effort": given.get("effort", default_effort(ctx.model)),
     }
     if reasoning or "mode" in given:
         echoed["mode"] = given.get("mode", "standard")

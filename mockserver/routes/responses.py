@@ -13,6 +13,7 @@ from starlette.types import Receive, Scope, Send
 from .. import background
 from ..context import RequestContext
 from ..delivery import SSE_MEDIA_TYPE, DeliveredAnswer, Plan, json_plan, splitter, stream_plan
+from ..engine import SCENARIO_HEADER
 from ..errors import invalid_request
 from ..faults import Delivery, Fault
 from ..hangs import pause
@@ -20,6 +21,7 @@ from ..history import compaction_blob, input_item_resources, input_item_resource
 from ..http_errors import error_body
 from ..ids import ResponseIds
 from ..journal import Entry
+from ..model_rules import check_known_model, check_model_parameters
 from ..overrides import drawn_error, read_overrides
 from ..pagination import page_params
 from ..render import Timing, build_response
@@ -66,6 +68,10 @@ async def create_response(request: Request) -> Response:
         return _relayed(await proxy.forward(ctx, entry))
     if reported:
         validate_create_request(body, service.settings.profile)
+    if proxy is None and not overrides.error:  # forwarded and replayed requests: the upstream's word counts
+        if SCENARIO_HEADER not in ctx.headers:  # a request that names its scenario has chosen its answer
+            check_known_model(body, service.settings, service.scenarios)
+        check_model_parameters(body)
     reply, scenario = (overrides.error, None) if overrides.error else service.reply_for(ctx)
     delivery, faults = service.delivery.resolve(reply.delivery, overrides)
     reply = drawn_error(faults) or reply
@@ -249,6 +255,7 @@ async def compact(request: Request) -> Response:
         raise invalid_request(f"Unknown parameter: '{unknown[0]}'.", param=unknown[0], code="unknown_parameter")
     if not isinstance(body.get("model"), str) or not body["model"]:
         raise invalid_request("Missing required parameter: 'model'.", param="model", code="missing_required_parameter")
+    check_known_model(body, service.settings, service.scenarios)
     ctx = service.context_for(body, dict(request.headers))
     now = int(service.clock())
     ids = service.ids.response_family(now)
@@ -279,5 +286,6 @@ async def count_tokens(request: Request) -> Response:
     unknown = [key for key in body if key not in TOKEN_COUNT_FIELDS]
     if unknown:
         raise invalid_request(f"Unknown parameter: '{unknown[0]}'.", param=unknown[0], code="unknown_parameter")
+    check_known_model(body, service.settings, service.scenarios)
     ctx = service.context_for(body, dict(request.headers))
     return JSONBody({"object": "response.input_tokens", "input_tokens": count_input_tokens(body, ctx.history)})
