@@ -304,3 +304,20 @@ def test_a_prompt_without_a_model_answers_as_the_default_model_through_the_sdk()
             client.close()
     assert response.model == final.model == reported_model(DEFAULT_MODEL)
     assert response.output_text
+
+
+def test_the_readme_table_is_the_catalog() -> None:
+    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    rows = {
+        cells[0].strip("` "): cells
+        for line in readme.split("## Models", 1)[1].split("\n## ", 1)[0].splitlines()
+        if line.startswith("| `") and len(cells := [cell.strip() for cell in line.strip("|").split("|")]) == 10
+    }
+    assert list(rows) == list(DEFAULT_MODELS)
+    for name, cells in rows.items():
+        info = model_info(name)
+        assert info is not None
+        assert cells[6].startswith(f"{info.context_window:,}") and cells[7].startswith(f"{info.max_output_tokens:,}")
+        assert cells[8].startswith(f"`{info.snapshot}`"), name
+        assert (cells[2] == "yes") is info.reasoning, name
+        assert ("⚠" in " ".join(cells)) is bool(info.lenient), name
