@@ -172,6 +172,13 @@ def test_a_forced_error_answers_before_the_model_check(client: TestClient) -> No
     assert answer.status_code == 429
 
 
+def test_a_request_that_names_its_scenario_skips_the_model_check(scenario_client: TestClient) -> None:
+    body = {"model": "gpt-nope", "input": "hi"}
+    answer = scenario_client.post("/v1/responses", json=body, headers={"x-mock-scenario": "exact"})
+    assert answer.status_code == 200 and answer.json()["output"][0]["content"][0]["text"] == "exact"
+    assert scenario_client.post("/v1/responses", json=body).status_code == 400
+
+
 def test_the_options_and_environment_set_the_known_models() -> None:
     settings = settings_from_env({"MOCKSERVER_MODELS": "a-model, b-model", "MOCKSERVER_ANY_MODEL": "1"})
     assert settings.models == ("a-model", "b-model") and settings.any_model
