@@ -4,6 +4,7 @@ live wording, answers report the dated snapshot, and `GET /v1/models` lists what
 from __future__ import annotations
 
 import json
+import urllib.error
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,7 @@ from mockserver.models import (
     reported_model,
 )
 from mockserver.scenarios import ScenarioSet, load_scenarios, parse_scenarios
+from tests.test_cli import listening_url, post, running_server
 
 CAPTURES = Path("/work/shared/reference/live-captures")
 AUTH = {"Authorization": "Bearer sk-test"}
@@ -177,6 +179,18 @@ def test_a_request_that_names_its_scenario_skips_the_model_check(scenario_client
     answer = scenario_client.post("/v1/responses", json=body, headers={"x-mock-scenario": "exact"})
     assert answer.status_code == 200 and answer.json()["output"][0]["content"][0]["text"] == "exact"
     assert scenario_client.post("/v1/responses", json=body).status_code == 400
+
+
+def test_the_command_line_model_options() -> None:
+    with running_server("--model", "cli-x", "--model", "cli-y") as (_, line):
+        url = listening_url(line)
+        assert post(url, {"model": "cli-y", "input": "hi"})["model"] == "cli-y"
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            post(url, {"model": "gpt-nope", "input": "hi"})
+        assert refused.value.code == 400 and json.loads(refused.value.read())["error"]["code"] == "model_not_found"
+        refused.value.close()
+    with running_server(env={"MOCKSERVER_ANY_MODEL": "1"}) as (_, line):
+        assert post(listening_url(line), {"model": "gpt-nope", "input": "hi"})["model"] == "gpt-nope"
 
 
 def test_the_options_and_environment_set_the_known_models() -> None:
