@@ -45,6 +45,7 @@ SCENARIO_KEYS = (
 TOP_LEVEL_KEYS = ("scenarios", "models")
 _SUFFIXES = (".yaml", ".yml")
 SCAN_BELOW = 32  # a few scenarios are tried faster one by one than looked up
+MATCHED_MODELS_KEPT = 1024  # model names whose answer `knows_model` remembers
 
 
 @dataclass(frozen=True)
@@ -84,6 +85,8 @@ class ScenarioSet:
         self.scenarios: tuple[Scenario, ...] = tuple(scenarios)
         self.declared_models: tuple[str, ...] = tuple(models)
         """The models the files' top-level `models:` lists name."""
+        self._model_names: frozenset[str] | None = None
+        self._matched_models: dict[str, bool] = {}
         self.by_priority: tuple[Scenario, ...] = tuple(sorted(self.scenarios, key=lambda s: -s.priority))
         self._by_name = {scenario.name: scenario for scenario in self.scenarios}
         self._index: CandidateIndex | None = None
@@ -119,15 +122,23 @@ class ScenarioSet:
 
     def knows_model(self, model: str) -> bool:
         """Whether the scenarios name `model`: in `models()`, or matched by a scenario's `model` condition that is
-        not an exact name (a regex, a prefix)."""
-        if model in self.models():
+        not an exact name (a regex, a prefix). Answers are remembered (the set never changes), a bounded number."""
+        if self._model_names is None:
+            self._model_names = frozenset(self.models())
+        if model in self._model_names:
             return True
-        probe = RequestContext({"model": model})
-        return any(
-            condition.holds(probe)
-            for scenario in self.scenarios
-            for condition in _model_conditions(scenario.conditions)
-        )
+        known = self._matched_models.get(model)
+        if known is None:
+            probe = RequestContext({"model": model})
+            known = any(
+                condition.holds(probe)
+                for scenario in self.scenarios
+                for condition in _model_conditions(scenario.conditions)
+            )
+            if len(self._matched_models) >= MATCHED_MODELS_KEPT:
+                self._matched_models.clear()
+            self._matched_models[model] = known
+        return known
 
 
 def _model_conditions(conditions: Iterable[Condition]) -> Iterator[Condition]:
