@@ -65,6 +65,20 @@ def _parser() -> argparse.ArgumentParser:
         help="accept only this key, repeatable (default: any key; env MOCKSERVER_API_KEYS, comma-separated)",
     )
     serve.add_argument(
+        "--model",
+        action="append",
+        dest="models",
+        metavar="NAME",
+        help="accept this model besides the catalog's and those the scenarios name, repeatable (env "
+        "MOCKSERVER_MODELS, comma-separated)",
+    )
+    serve.add_argument(
+        "--any-model",
+        action="store_true",
+        default=None,
+        help="accept every model name, unknown ones too (env MOCKSERVER_ANY_MODEL=1)",
+    )
+    serve.add_argument(
         "--profile", choices=PROFILES, help="request validation rules (default openai; env MOCKSERVER_PROFILE)"
     )
     serve.add_argument("--max-body-bytes", type=int, help="largest request body accepted (default 16 MiB)")
@@ -149,6 +163,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 scenario_paths=tuple(args.scenarios) if getattr(args, "scenarios", None) else None,
                 log_level=getattr(args, "log_level", None),
                 api_keys=tuple(args.api_keys) if getattr(args, "api_keys", None) else None,
+                models=tuple(args.models) if getattr(args, "models", None) else None,
+                any_model=getattr(args, "any_model", None),
                 profile=getattr(args, "profile", None),
                 max_body_bytes=getattr(args, "max_body_bytes", None),
                 body_timeout_s=getattr(args, "body_timeout", None),

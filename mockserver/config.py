@@ -37,6 +37,9 @@ class Settings:
     log_level: str = "warning"  # quiet in library use; `mockserver serve` says more (info)
     api_keys: tuple[str, ...] = ()
     profile: str = "openai"
+    # Models accepted besides the catalog's and those the scenarios name (`--model`); `any_model` accepts every name.
+    models: tuple[str, ...] = ()
+    any_model: bool = False
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     body_timeout_s: float = DEFAULT_BODY_TIMEOUT_S  # to receive a whole request body, else 408
     allow_remote: bool = False  # `serve` on an address other than loopback needs this
@@ -127,9 +130,9 @@ def _check_recording(settings: Settings) -> None:
 
 def settings_from_env(env: Mapping[str, str] | None = None) -> Settings:
     """Settings from `MOCKSERVER_HOST`, `_PORT`, `_SCENARIOS` (os.pathsep-separated), `_LOG_LEVEL`,
-    `_API_KEYS` (comma-separated), `_PROFILE`, `_MAX_BODY_BYTES`, `_BODY_TIMEOUT` (s), `_ALLOW_REMOTE`, `_SEED`,
-    `_STRICT`, `_WATCH`, `_FINDINGS`, and the delivery defaults `_DELAY_MS`, `_FIRST_EVENT_MS`, `_STREAM_GAP_MS`,
-    `_TOKENS_PER_SECOND`, `_KEEPALIVE_MS`, `_FAULT`.
+    `_API_KEYS` (comma-separated), `_MODELS` (comma-separated), `_ANY_MODEL`, `_PROFILE`, `_MAX_BODY_BYTES`,
+    `_BODY_TIMEOUT` (s), `_ALLOW_REMOTE`, `_SEED`, `_STRICT`, `_WATCH`, `_FINDINGS`, and the delivery defaults
+    `_DELAY_MS`, `_FIRST_EVENT_MS`, `_STREAM_GAP_MS`, `_TOKENS_PER_SECOND`, `_KEEPALIVE_MS`, `_FAULT`.
     Record and replay: `_UPSTREAM`, `_UPSTREAM_KEY`, `_MODE`, `_RECORD`, `_MATCH_BY`, `_RECORD_TIMING`,
     `_REDACT` (comma-separated), `_CONTRACT`."""
     env = os.environ if env is None else env
@@ -162,6 +165,7 @@ def settings_from_env(env: Mapping[str, str] | None = None) -> Settings:
 
     scenarios = get("SCENARIOS")
     keys = get("API_KEYS")
+    models = get("MODELS")
     redact = get("REDACT")
     return Settings(log_level="info").with_overrides(
         host=get("HOST"),
@@ -169,6 +173,8 @@ def settings_from_env(env: Mapping[str, str] | None = None) -> Settings:
         scenario_paths=tuple(Path(p) for p in scenarios.split(os.pathsep) if p) if scenarios else None,
         log_level=(get("LOG_LEVEL") or "").lower() or None,
         api_keys=tuple(k.strip() for k in keys.split(",") if k.strip()) if keys else None,
+        models=tuple(m.strip() for m in models.split(",") if m.strip()) if models else None,
+        any_model=as_flag("ANY_MODEL"),
         profile=get("PROFILE"),
         max_body_bytes=as_int("MAX_BODY_BYTES"),
         body_timeout_s=as_float("BODY_TIMEOUT"),

@@ -93,7 +93,8 @@ class ScenarioEngine:
 
     def _combine(self) -> None:
         front = [*self.added, *self.recorded]
-        self.scenarios = ScenarioSet([*front, *self.loaded.scenarios]) if front else self.loaded
+        combined = [*front, *self.loaded.scenarios]
+        self.scenarios = ScenarioSet(combined, self.loaded.declared_models) if front else self.loaded
 
     def reset(self) -> None:
         """Forget call counts and states, as if no request had been answered."""

@@ -28,6 +28,7 @@ class Condition:
     test: Test
     observe: Observe
     exact_values: tuple[str, ...] = ()  # the values an exact condition accepts (e.g. model names), if any
+    parts: tuple[Condition, ...] = ()  # the conditions an `all`/`any` combinator holds (any of which may hold)
 
     def holds(self, ctx: RequestContext) -> bool:
         return self.test(ctx)
@@ -481,6 +482,7 @@ def _all(spec: JSON, where: Where) -> Condition:
         "all of: " + "; ".join(c.wanted for c in conditions),
         lambda ctx: all(c.holds(ctx) for c in conditions),
         lambda ctx: "; ".join(c.explain(ctx) for c in conditions if not c.holds(ctx)),
+        parts=tuple(conditions),
     )
 
 
@@ -491,6 +493,7 @@ def _any(spec: JSON, where: Where) -> Condition:
         "any of: " + " | ".join(" and ".join(c.wanted for c in block) for block in blocks),
         lambda ctx: any(all(c.holds(ctx) for c in block) for block in blocks),
         lambda ctx: "none held (" + " | ".join(c.explain(ctx) for b in blocks for c in b if not c.holds(ctx)) + ")",
+        parts=tuple(c for block in blocks for c in block),
     )
 
 

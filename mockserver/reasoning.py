@@ -20,7 +20,7 @@ import re
 from collections.abc import Mapping
 
 from .context import RequestContext
-from .models import is_reasoning_model
+from .models import default_effort, is_reasoning_model
 from .replies import ModelReply
 from .toolcalls import answered_since_last_user
 from .types import JSON, JSONObject
@@ -30,13 +30,6 @@ NO_REASONING = "none"
 """A scenario's `reasoning: none`: no reasoning item, not even the one a reasoning model's answer gets by default."""
 _PHASE_FROM = (5, 3)  # gpt-5.3-codex, the first model whose messages carry `phase`
 _VERSION = re.compile(r"gpt-(\d+)(?:\.(\d+))?")
-
-
-def default_effort(model: str | None) -> str | None:
-    """The effort a model reasons with when the request names none (`None` for a model that does not reason).
-
-    The mock's figure until the model catalogue gives each model's own."""
-    return "medium" if is_reasoning_model(model) else None
 
 
 def effective_effort(ctx: RequestContext) -> str | None:

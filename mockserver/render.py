@@ -15,8 +15,8 @@ from .budget import within_budget
 from .context import RequestContext
 from .ids import ResponseIds
 from .logprobs import LOGPROBS_INCLUDE, text_logprobs
-from .models import is_reasoning_model
-from .reasoning import default_effort, live_output
+from .models import DEFAULT_MODEL, default_effort, is_reasoning_model, reported_model
+from .reasoning import live_output
 from .replies import ModelReply
 from .tokens import count_input_tokens, estimate_tokens
 from .types import JSON, JSONObject
@@ -91,7 +91,9 @@ def build_response(
     response["instructions"] = body.get("instructions")
     response["max_output_tokens"] = body.get("max_output_tokens")
     response["max_tool_calls"] = body.get("max_tool_calls")
-    response["model"] = reply.model or ctx.model
+    # A request without `model` names a stored prompt, whose model the mock cannot know: it answers as the
+    # catalog's default model rather than `null`, which no SDK parses.
+    response["model"] = reply.model or reported_model(ctx.model or DEFAULT_MODEL)
     response["moderation"] = None
     response["output"] = output
     response["parallel_tool_calls"] = _default(body.get("parallel_tool_calls"), True)

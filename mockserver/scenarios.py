@@ -8,8 +8,9 @@
 A scenario has a `name`, an optional `match` (see matching), and either one `response` or a sequence of
 `responses` (one per call; after the last, repeat it or `cycle`). `times`/`once` bound its lifetime, `priority` orders
 it before others, `set_state` moves state machines that `match: {state: …}` reads, and `retries: same_call` makes an
-SDK's automatic retries of one call get the same answer. Any problem in a file stops loading with the file, the line,
-the column and what is wrong.
+SDK's automatic retries of one call get the same answer. A file's top-level `models:` list names models the server
+accepts besides the catalog's. Any problem in a file stops loading with the file, the line, the column and what is
+wrong.
 """
 
 from __future__ import annotations
@@ -41,8 +42,10 @@ SCENARIO_KEYS = (
     "retries",
     "set_state",
 )
+TOP_LEVEL_KEYS = ("scenarios", "models")
 _SUFFIXES = (".yaml", ".yml")
 SCAN_BELOW = 32  # a few scenarios are tried faster one by one than looked up
+MATCHED_MODELS_KEPT = 1024  # model names whose answer `knows_model` remembers
 
 
 @dataclass(frozen=True)
@@ -78,8 +81,12 @@ class Scenario:
 class ScenarioSet:
     """The loaded scenarios: in file order, and in selection order (higher `priority` first, then file order)."""
 
-    def __init__(self, scenarios: Iterable[Scenario] = ()) -> None:
+    def __init__(self, scenarios: Iterable[Scenario] = (), models: Iterable[str] = ()) -> None:
         self.scenarios: tuple[Scenario, ...] = tuple(scenarios)
+        self.declared_models: tuple[str, ...] = tuple(models)
+        """The models the files' top-level `models:` lists name."""
+        self._model_names: frozenset[str] | None = None
+        self._matched_models: dict[str, bool] = {}
         self.by_priority: tuple[Scenario, ...] = tuple(sorted(self.scenarios, key=lambda s: -s.priority))
         self._by_name = {scenario.name: scenario for scenario in self.scenarios}
         self._index: CandidateIndex | None = None
@@ -104,14 +111,42 @@ class ScenarioSet:
         return next((scenario for scenario in self.candidates(ctx) if scenario.matches(ctx)), None)
 
     def models(self) -> list[str]:
-        """Model names that scenarios match on exactly or answer with, for `GET /v1/models`."""
-        names: list[str] = []
+        """Model names that the files declare (`models:`) and scenarios match on exactly or answer with, for
+        `GET /v1/models`."""
+        names: list[str] = list(self.declared_models)
         for scenario in self.scenarios:
             names.extend(r.model for r in scenario.replies if isinstance(r, ModelReply) and r.model)
-            for condition in scenario.conditions:
-                if condition.key == "model":
-                    names.extend(condition.exact_values)
+            for condition in _model_conditions(scenario.conditions):
+                names.extend(condition.exact_values)
         return names
+
+    def knows_model(self, model: str) -> bool:
+        """Whether the scenarios name `model`: in `models()`, or matched by a scenario's `model` condition that is
+        not an exact name (a regex, a prefix). Answers are remembered (the set never changes), a bounded number."""
+        if self._model_names is None:
+            self._model_names = frozenset(self.models())
+        if model in self._model_names:
+            return True
+        known = self._matched_models.get(model)
+        if known is None:
+            probe = RequestContext({"model": model})
+            known = any(
+                condition.holds(probe)
+                for scenario in self.scenarios
+                for condition in _model_conditions(scenario.conditions)
+            )
+            if len(self._matched_models) >= MATCHED_MODELS_KEPT:
+                self._matched_models.clear()
+            self._matched_models[model] = known
+        return known
+
+
+def _model_conditions(conditions: Iterable[Condition]) -> Iterator[Condition]:
+    """The `model` conditions among `conditions`, those inside `all`/`any` too (not those under `not`)."""
+    for condition in conditions:
+        if condition.key == "model":
+            yield condition
+        yield from _model_conditions(condition.parts)
 
 
 # ---------------------------------------------------------------- loading
@@ -131,12 +166,23 @@ def scenario_files(paths: Iterable[str | Path]) -> list[Path]:
     return files
 
 
+class ScenarioList(list[Scenario]):
+    """The scenarios of one file, with the models its top-level `models:` list declares."""
+
+    def __init__(self, scenarios: Iterable[Scenario] = (), models: Iterable[str] = ()) -> None:
+        super().__init__(scenarios)
+        self.models = tuple(models)
+
+
 def load_scenarios(paths: Iterable[str | Path]) -> ScenarioSet:
     """Load every scenario of the files and folders named; names must be unique across them."""
     scenarios: list[Scenario] = []
+    models: list[str] = []
     seen: dict[str, str] = {}
     for path in scenario_files(paths):
-        for scenario in load_file(path):
+        compiled = load_file(path)
+        models.extend(compiled.models)
+        for scenario in compiled:
             if scenario.name in seen:
                 line = int(scenario.source.rsplit(":", 1)[1])
                 raise ScenarioFileError(
@@ -144,10 +190,10 @@ def load_scenarios(paths: Iterable[str | Path]) -> ScenarioSet:
                 )
             seen[scenario.name] = scenario.source
             scenarios.append(scenario)
-    return ScenarioSet(scenarios)
+    return ScenarioSet(scenarios, models)
 
 
-def load_file(path: str | Path) -> list[Scenario]:
+def load_file(path: str | Path) -> ScenarioList:
     try:
         check_file_size(Path(path).stat().st_size, str(path))
         text = Path(path).read_text(encoding="utf-8")
@@ -156,18 +202,20 @@ def load_file(path: str | Path) -> list[Scenario]:
     return parse_scenarios(text, str(path))
 
 
-def parse_scenarios(text: str, filename: str = "<string>") -> list[Scenario]:
+def parse_scenarios(text: str, filename: str = "<string>") -> ScenarioList:
     """Compile the scenarios of one YAML document; errors name `filename`, the line and the column."""
     document = load_yaml(text, filename)
     data = document.data
     if data is None:
-        return []
+        return ScenarioList()
     base: Where
+    models: tuple[str, ...] = ()
     if isinstance(data, Mapping):
-        extra = [key for key in data if key != "scenarios"]
+        extra = [key for key in data if key not in TOP_LEVEL_KEYS]
         if extra:
-            raise document.error((extra[0],), unknown_key_message("top-level key", extra[0], ("scenarios",)))
+            raise document.error((extra[0],), unknown_key_message("top-level key", extra[0], TOP_LEVEL_KEYS))
         items, base = data.get("scenarios") or [], ("scenarios",)
+        models = _declared_models(data.get("models", []), document)
     else:
         items, base = data, ()
     if not isinstance(items, list):
@@ -179,7 +227,17 @@ def parse_scenarios(text: str, filename: str = "<string>") -> list[Scenario]:
             compiled.append(compile_scenario(raw, where, document))
         except InvalidSpec as exc:
             raise document.error(exc.where, exc.problem) from None
-    return compiled
+    return ScenarioList(compiled, models)
+
+
+def _declared_models(raw: JSON, document: YamlDocument) -> tuple[str, ...]:
+    """A file's `models:` list: model names the server accepts besides the catalog's (see `model_rules`)."""
+    if not isinstance(raw, list):
+        raise document.error(("models",), "models takes a list of model names")
+    for index, name in enumerate(raw):
+        if not isinstance(name, str) or not name.strip():
+            raise document.error(("models", index), "each entry of models must be a non-empty model name")
+    return tuple(str(name) for name in raw)
 
 
 # ---------------------------------------------------------------- compiling one scenario

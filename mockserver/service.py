@@ -14,12 +14,13 @@ from .coherence import check_coherence
 from .config import Settings
 from .context import RequestContext
 from .conversations import Conversations
-from .engine import ScenarioEngine
+from .engine import SCENARIO_HEADER, ScenarioEngine
 from .errors import invalid_request
 from .history import history_for
 from .ids import IdSource
 from .journal import Journal
-from .overrides import DeliveryPolicy
+from .model_rules import check_known_model, check_model_parameters
+from .overrides import ERROR_HEADER, DeliveryPolicy
 from .prompt_cache import PromptCache
 from .records import ResponseRecords
 from .replies import Reply
@@ -92,6 +93,10 @@ class MockService:
         """The create request in its context, once it has passed every check the live API makes before answering;
         the first problem raises its `APIError`. The create route and `explain` both go through here."""
         validate_create_request(body, self.settings.profile)
+        if self.proxy is None and ERROR_HEADER not in headers:  # forwarded and replayed: the upstream's word counts
+            if SCENARIO_HEADER not in headers:  # a request that names its scenario has chosen its answer
+                check_known_model(body, self.settings, self.scenarios)
+            check_model_parameters(body)
         if body.get("background") is True and body.get("store") is False:
             raise invalid_request("Background mode requires 'store' to be true.", param="store")
         ctx = self.context_for(body, headers)

@@ -115,7 +115,9 @@ def test_keepalive_events_fill_long_pauses_and_take_sequence_numbers(fs: FaultSe
 def test_a_stall_with_keepalives_never_times_out_the_client(fs: FaultServer) -> None:
     headers = {"x-mock-fault": "{stall: {after_events: 2}}", "x-mock-stream": "{keepalive: 20}"}
     types = []
-    with fs.sdk(timeout=0.1).responses.create(model="m", input="hi", stream=True, extra_headers=headers) as stream:
+    with fs.sdk(timeout=0.1).responses.create(
+        model="gpt-4.1", input="hi", stream=True, extra_headers=headers
+    ) as stream:
         for event in stream:  # each keepalive resets the read timeout: the client has to give up by itself
             types.append(event.type)
             if len(types) == 12:
@@ -172,7 +174,7 @@ def test_request_headers_set_delay_and_stream_shape(fs: FaultServer) -> None:
     started = time.perf_counter()
     events = list(
         fs.sdk().responses.create(
-            model="m",
+            model="gpt-4.1",
             input="hi",
             stream=True,
             extra_headers={"x-mock-delay-ms": "40", "x-mock-stream": "{chunk: {words: 3}, gap: 1}"},
@@ -208,9 +210,9 @@ def test_server_defaults_delay_every_answer_and_pace_every_stream() -> None:
 def test_server_default_fault_applies_unless_a_request_says_otherwise() -> None:
     settings = Settings(port=0, log_level="warning", fault="{http_error: overloaded}")
     with MockServer(settings) as server:
-        faulty = httpx.post(server.base_url + "/responses", json={"model": "m", "input": "hi"})
+        faulty = httpx.post(server.base_url + "/responses", json={"model": "gpt-4.1", "input": "hi"})
         spared = httpx.post(
-            server.base_url + "/responses", json={"model": "m", "input": "hi"}, headers={"x-mock-fault": "[]"}
+            server.base_url + "/responses", json={"model": "gpt-4.1", "input": "hi"}, headers={"x-mock-fault": "[]"}
         )
 
     assert faulty.status_code == 503 and spared.status_code == 200

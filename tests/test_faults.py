@@ -276,7 +276,7 @@ def test_sdk_retries_a_reset_before_any_byte(fs: FaultServer) -> None:
 def test_sdk_retries_a_json_body_cut_short_but_not_a_broken_stream(fs: FaultServer) -> None:
     headers = {"x-mock-fault": "{cut: {after_bytes: 200}}"}
     with pytest.raises(openai.APIConnectionError):
-        fs.sdk(max_retries=2).responses.create(model="m", input="hi", extra_headers=headers)
+        fs.sdk(max_retries=2).responses.create(model="gpt-4.1", input="hi", extra_headers=headers)
     json_attempts = len(fs.attempts())
     _, error = consume(fs.create("cut-mid-chunk", stream=True, max_retries=2))
 

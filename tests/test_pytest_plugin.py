@@ -111,7 +111,8 @@ def test_ini_and_command_line_options(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(
         """
         def test_from_ini(mockserver):
-            assert mockserver.openai().responses.create(model="m", input="hello").output_text == "Hello from a file."
+            answer = mockserver.openai().responses.create(model="gpt-4.1", input="hello")
+            assert answer.output_text == "Hello from a file."
         """
     )
     pytester.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=1)
@@ -119,7 +120,8 @@ def test_ini_and_command_line_options(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(
         test_cli="""
         def test_from_option(mockserver):
-            assert mockserver.openai().responses.create(model="m", input="x").output_text == "From the command line."
+            answer = mockserver.openai().responses.create(model="gpt-4.1", input="x")
+            assert answer.output_text == "From the command line."
         """
     )
     pytester.makeini("[pytest]\n")
@@ -164,7 +166,7 @@ def test_runs_under_xdist(pytester: pytest.Pytester) -> None:
         def test_isolated(mockserver, number):
             mockserver.on(input=f"n{number}").respond(text=f"answer {number}")
             client = mockserver.openai()
-            assert client.responses.create(model="m", input=f"n{number}").output_text == f"answer {number}"
+            assert client.responses.create(model="gpt-4.1", input=f"n{number}").output_text == f"answer {number}"
             assert len(mockserver.calls) == 1
         """
     )
@@ -180,7 +182,7 @@ def test_clients_the_fixture_made_are_closed_after_the_test(pytester: pytest.Pyt
         def test_uses_a_client(mockserver):
             client = mockserver.openai()
             kept.append(client)
-            assert client.responses.create(model="m", input="hello").output_text
+            assert client.responses.create(model="gpt-4.1", input="hello").output_text
 
         def test_the_client_is_closed_now():
             assert kept[0].is_closed()

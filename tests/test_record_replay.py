@@ -187,7 +187,7 @@ def test_the_recording_is_readable_yaml_without_keys_or_ids(upstream: MockServer
     assert hello["response"] == {
         "text": "Hello from upstream! How can I help?",
         "usage": {"input_tokens": 12, "output_tokens": 9},
-        "model": "gpt-4.1",
+        "model": "gpt-4.1-2025-04-14",
     }
     assert slow["response"]["text"].startswith("Once upon a time")
     assert thinker["response"]["reasoning"] == ["**Counting**\n\nTwo and two make four."]

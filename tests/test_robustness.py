@@ -710,7 +710,7 @@ def test_reloading_under_load_never_serves_a_half_loaded_set(tmp_path, write):
         with httpx.Client(base_url=server.url, timeout=TIMEOUT) as client:
             while not stop.is_set():
                 header = {"x-mock-scenario": "a"} if number % 2 else {}
-                response = client.post("/v1/responses", json={"model": "m", "input": "zzz"}, headers=header)
+                response = client.post("/v1/responses", json={"model": "gpt-4.1", "input": "zzz"}, headers=header)
                 text = response.json()["output"][0]["content"][0]["text"] if response.status_code == 200 else ""
                 name, _, version = text.partition(" ")
                 if name != ("a" if header else "z") or not version.isdigit() or int(version) < seen:

@@ -1,4 +1,5 @@
-"""`/v1/models`: the default models plus every model the scenarios name (clients and frameworks probe it)."""
+"""`/v1/models`: the catalog's models, every model the scenarios name and the `--model` names (clients and frameworks
+probe it)."""
 
 from __future__ import annotations
 
@@ -6,18 +7,21 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from ..errors import APIError
+from ..model_rules import is_known_model
 from ..models import catalogue, model_object
 from .common import JSONBody, service_of
 
 
 async def list_models(request: Request) -> Response:
-    names = catalogue(service_of(request).scenarios.models())
+    service = service_of(request)
+    names = catalogue([*service.scenarios.models(), *service.settings.models])
     return JSONBody({"object": "list", "data": [model_object(name) for name in names]})
 
 
 async def retrieve_model(request: Request) -> Response:
     model_id = request.path_params["model_id"]
-    if model_id not in catalogue(service_of(request).scenarios.models()):
+    service = service_of(request)
+    if not is_known_model(model_id, service.settings, service.scenarios):
         raise APIError(
             404,
             f"The model `{model_id}` does not exist or you do not have access to it.",

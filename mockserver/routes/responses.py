@@ -23,6 +23,7 @@ from ..history import compaction_blob, input_item_resources, input_item_resource
 from ..http_errors import error_body
 from ..ids import ResponseIds
 from ..journal import Entry
+from ..model_rules import check_known_model
 from ..overrides import drawn_error, read_overrides
 from ..pagination import page_params
 from ..render import Timing, build_response
@@ -303,6 +304,7 @@ async def compact(request: Request) -> Response:
         raise invalid_request(f"Unknown parameter: '{unknown[0]}'.", param=unknown[0], code="unknown_parameter")
     if not isinstance(body.get("model"), str) or not body["model"]:
         raise invalid_request("Missing required parameter: 'model'.", param="model", code="missing_required_parameter")
+    check_known_model(body, service.settings, service.scenarios)
     ctx = service.context_for(body, dict(request.headers))
     now = int(service.clock())
     ids = service.ids.response_family(now)
@@ -333,5 +335,6 @@ async def count_tokens(request: Request) -> Response:
     unknown = [key for key in body if key not in TOKEN_COUNT_FIELDS]
     if unknown:
         raise invalid_request(f"Unknown parameter: '{unknown[0]}'.", param=unknown[0], code="unknown_parameter")
+    check_known_model(body, service.settings, service.scenarios)
     ctx = service.context_for(body, dict(request.headers))
     return JSONBody({"object": "response.input_tokens", "input_tokens": count_input_tokens(body, ctx.history)})
