@@ -21,6 +21,7 @@ from .faults import DELIVERY_KEYS, Delivery, compile_delivery
 from .http_errors import compile_error
 from .includes import load_response_file
 from .matching import unknown_key_message
+from .output_items import check_item_keys, check_item_values
 from .replies import BackgroundTiming, ModelReply, Reply, ResponseStatus
 from .responder import default_reply
 from .templates import TemplatedReply, has_templates, templated_reply
@@ -191,9 +192,14 @@ def _refusal_part(refusal: JSON, where: Where) -> JSONObject:
 
 
 def _compile_item(raw: JSON, where: Where) -> JSONObject:
-    if not isinstance(raw, Mapping) or not isinstance(raw.get("type"), str):
-        raise InvalidSpec(where, "each output item needs a 'type' (message, function_call, reasoning, refusal, …)")
-    kind = raw["type"]
+    kind = check_item_keys(raw, where)
+    assert isinstance(raw, Mapping)  # checked above
+    compiled = _compiled_item(kind, raw, where)
+    check_item_values(raw, where)
+    return compiled
+
+
+def _compiled_item(kind: str, raw: Mapping[str, JSON], where: Where) -> JSONObject:
     if kind == "message":
         return _compile_message(raw, where)
     if kind == "refusal":
@@ -201,12 +207,19 @@ def _compile_item(raw: JSON, where: Where) -> JSONObject:
     if kind == "function_call":
         return _compile_function_call(raw, where)
     if kind == "reasoning":
-        summary = raw.get("summary", [])
-        summary = [summary] if isinstance(summary, str) else summary
-        if not isinstance(summary, list) or not all(isinstance(text, str) for text in summary):
-            raise InvalidSpec((*where, "summary"), "a reasoning summary is a string or a list of strings")
-        return {"type": "reasoning", "summary": summary}
+        return {"type": "reasoning", "summary": _summary_texts(raw.get("summary", []), (*where, "summary"))}
     return dict(raw)
+
+
+def _summary_texts(summary: JSON, where: Where) -> list[str]:
+    """A reasoning summary as its texts: given as a string, a list of strings or, as the API sends it, a list of
+    {type: summary_text, text}."""
+    parts = [summary] if isinstance(summary, str) else summary
+    if isinstance(parts, list):
+        texts = [part.get("text") if isinstance(part, Mapping) else part for part in parts]
+        if all(isinstance(text, str) for text in texts):
+            return [str(text) for text in texts]
+    raise InvalidSpec(where, "a reasoning summary is a string or a list of strings")
 
 
 def _compile_message(raw: Mapping[str, JSON], where: Where) -> JSONObject:

@@ -41,6 +41,7 @@ SCENARIO_KEYS = (
     "retries",
     "set_state",
 )
+TOP_LEVEL_KEYS = ("scenarios", "models")  # models: names the server knows besides those scenarios name
 _SUFFIXES = (".yaml", ".yml")
 SCAN_BELOW = 32  # a few scenarios are tried faster one by one than looked up
 
@@ -164,9 +165,12 @@ def parse_scenarios(text: str, filename: str = "<string>") -> list[Scenario]:
         return []
     base: Where
     if isinstance(data, Mapping):
-        extra = [key for key in data if key != "scenarios"]
+        extra = [key for key in data if key not in TOP_LEVEL_KEYS]
         if extra:
-            raise document.error((extra[0],), unknown_key_message("top-level key", extra[0], ("scenarios",)))
+            raise document.error((extra[0],), unknown_key_message("top-level key", extra[0], TOP_LEVEL_KEYS))
+        models = data.get("models", [])
+        if not isinstance(models, list) or not all(isinstance(model, str) for model in models):
+            raise document.error(("models",), "models takes a list of model names")
         items, base = data.get("scenarios") or [], ("scenarios",)
     else:
         items, base = data, ()
