@@ -74,7 +74,8 @@ def check_item_values(raw: Mapping[str, JSON], where: Where) -> None:
     error: ValidationError | None = best_match(_validator(str(raw["type"])).iter_errors(raw))
     if error is not None:
         path = tuple(error.absolute_path)
-        subject = f"'{path[-1]}'" if path else f"a {raw['type']} item"
+        subject = "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in path).lstrip(".")
+        subject = f"'{subject}'" if path else f"a {raw['type']} item"
         raise InvalidSpec((*where, *path), f"{subject}: {_short(error.message)}")
 
 
