@@ -23,6 +23,7 @@ from jsonschema.exceptions import best_match  # type: ignore[import-untyped, unu
 
 from .errors import InvalidSpec
 from .matching import unknown_key_message
+from .templates import LOAD_TIME_PLACEHOLDER
 from .types import JSON, Where
 
 _ITEM_PREFIX = "OutputItem."
@@ -71,7 +72,9 @@ def check_item_keys(raw: JSON, where: Where) -> str:
 
 def check_item_values(raw: Mapping[str, JSON], where: Where) -> None:
     """Refuse an item (known type and keys) whose values break its definition: the first problem, at its path."""
-    error: ValidationError | None = best_match(_validator(str(raw["type"])).iter_errors(raw))
+    errors = _validator(str(raw["type"])).iter_errors(raw)
+    # A template's value is known only when it is rendered (and checked again); at load it stands as a placeholder.
+    error: ValidationError | None = best_match(e for e in errors if e.instance != LOAD_TIME_PLACEHOLDER)
     if error is not None:
         path = tuple(error.absolute_path)
         subject = "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in path).lstrip(".")

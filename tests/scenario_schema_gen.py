@@ -5,11 +5,12 @@ scenario's `output:` item may say, which the loader (`mockserver.output_items`) 
 
 The scenario-only short forms (`message` with `text`, `function_call` with mapping `arguments`, `reasoning` with
 string summaries, `refusal`) are written here by hand, each with every key the official schema gives the item as the
-API sends it (so a saved answer's items load). The items a scenario passes through as written (the hosted-tool calls
-`render.ITEM_ID_PREFIXES` knows) take their keys from the official OpenAPI `OutputItem` member of that type, and
-their required keys and value schemas from the contract (`data/response_contract.schema.json`), less the `id` the
-server adds: what loads is what the contract accepts once sent. `tests/test_scenario_schema.py` checks that the
-shipped file equals this generator's output.
+API sends it (so a saved answer's items load). The items a scenario passes through as written (the other output
+items the model makes: hosted-tool calls and their results) take their keys from the official OpenAPI `OutputItem`
+member of that type, and their required keys and value schemas from the contract
+(`data/response_contract.schema.json`), less the `id`, `status` and `call_id` the server adds: what loads is what
+the contract accepts once sent. `tests/test_scenario_schema.py` checks that the shipped file equals this generator's
+output.
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ from pathlib import Path
 from typing import Any
 
 from mockserver.contract import _inlined
-from mockserver.render import ITEM_ID_PREFIXES
 from tests.reference import REPO_ROOT, openapi_spec_path
 
 Schema = dict[str, Any]
@@ -29,6 +29,13 @@ CONTRACT_SCHEMA = REPO_ROOT / "mockserver" / "data" / "response_contract.schema.
 ITEM_PREFIX = "OutputItem."  # the `$defs` name of one item type's definition is this and the type
 
 _STATUS: Schema = {"enum": ["in_progress", "completed", "incomplete"]}
+_TEMPLATE = r"|\{\{|\{%"  # an id pattern also lets a template through: its value is checked once rendered
+
+
+def _prefixed(prefix: str) -> Schema:
+    return {"type": "string", "pattern": "^" + re.escape(prefix) + _TEMPLATE}
+
+
 _PHASE: Schema = {"enum": ["commentary", "final_answer", None]}
 _TEXT_OR_LIST: Schema = {"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]}
 
@@ -37,7 +44,7 @@ HAND_WRITTEN: dict[str, Schema] = {
     "message": {
         "description": "{type: message, text, annotations?, phase?} or, as the API sends it, a `content` list.",
         "properties": {
-            "id": {"type": "string", "pattern": "^msg_"},
+            "id": _prefixed("msg_"),
             "status": _STATUS,
             "role": {"const": "assistant"},
             "phase": _PHASE,
@@ -51,9 +58,9 @@ HAND_WRITTEN: dict[str, Schema] = {
         "description": "A call of a function tool; `arguments` a mapping or a JSON string, `call_id` made if absent.",
         "required": ["name"],
         "properties": {
-            "id": {"type": "string", "pattern": "^fc_"},
+            "id": _prefixed("fc_"),
             "status": _STATUS,
-            "call_id": {"type": "string", "pattern": "^call_"},
+            "call_id": _prefixed("call_"),
             "name": {"type": "string", "minLength": 1},
             "arguments": {"type": ["object", "array", "string"]},
             "namespace": {"type": "string"},
@@ -63,7 +70,7 @@ HAND_WRITTEN: dict[str, Schema] = {
     "reasoning": {
         "description": "A reasoning item: `summary` a string, a list of strings or of {type: summary_text, text}.",
         "properties": {
-            "id": {"type": "string", "pattern": "^rs_"},
+            "id": _prefixed("rs_"),
             "status": _STATUS,
             "summary": {
                 "anyOf": [
@@ -120,9 +127,24 @@ CONTENT_PART: Schema = {
 }
 
 
-def pass_through_types() -> list[str]:
-    """The item types a scenario may write as the API sends them: those the renderer gives a live id prefix."""
-    return list(ITEM_ID_PREFIXES)
+# Items of the official OutputItem union that the client writes (its answers to calls), never the model.
+CLIENT_ITEMS = (
+    "function_call_output",
+    "custom_tool_call_output",
+    "computer_call_output",
+    "local_shell_call_output",
+    "shell_call_output",
+    "apply_patch_call_output",
+    "mcp_approval_response",
+)
+# What the server adds to an item sent as written, when the item's type has the key (see render.py).
+FILLED_BY_SERVER = ("id", "status", "call_id")
+
+
+def pass_through_types(openapi: Schema) -> list[str]:
+    """The item types a scenario may write as the API sends them: the official output items the model makes,
+    besides the hand-written ones."""
+    return [kind for kind in official_item_keys(openapi) if kind not in (*HAND_WRITTEN, *CLIENT_ITEMS)]
 
 
 def official_item_keys(openapi: Schema) -> dict[str, list[str]]:
@@ -160,7 +182,7 @@ def _standard(node: Any) -> Any:
         return node
     converted = {key: _standard(value) for key, value in node.items() if not key.startswith("x-")}
     if "x-prefix" in node:
-        converted["pattern"] = "^" + re.escape(node["x-prefix"])
+        converted["pattern"] = _prefixed(node["x-prefix"])["pattern"]
     return converted
 
 
@@ -170,9 +192,9 @@ def pass_through_definition(kind: str, official_keys: list[str], contract: Schem
     properties: Schema = {"type": {"const": kind}}
     properties.update({key: given.get(key, {}) for key in official_keys if key != "type"})
     definition: Schema = {
-        "description": f"Sent as written (with an id); keys from the official schema's {kind}.",
+        "description": f"Sent as written (the server adds id, status, call_id); keys from the official {kind}.",
         "type": "object",
-        "required": [key for key in branch.get("required", ()) if key not in ("id", "type")],
+        "required": [key for key in branch.get("required", ()) if key not in ("type", *FILLED_BY_SERVER)],
         "properties": properties,
         "additionalProperties": False,
     }
@@ -217,9 +239,9 @@ def output_item_definitions(openapi: Schema, contract: Schema) -> dict[str, Sche
     definitions: dict[str, Schema] = {}
     for kind in HAND_WRITTEN:
         definitions[ITEM_PREFIX + kind] = hand_written_definition(kind)
-    for kind in pass_through_types():
+    for kind in pass_through_types(openapi):
         definitions[ITEM_PREFIX + kind] = pass_through_definition(kind, official[kind], contract)
-    kinds = [*HAND_WRITTEN, *pass_through_types()]
+    kinds = [*HAND_WRITTEN, *pass_through_types(openapi)]
     dispatcher: Schema = {
         "description": "An output item; `type` picks its definition, and unknown types and keys are refused.",
         "type": "object",

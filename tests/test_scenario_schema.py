@@ -39,7 +39,14 @@ from mockserver.output_items import item_keys, item_types
 from mockserver.render import ITEM_ID_PREFIXES
 from mockserver.scenarios import ScenarioSet, parse_scenarios
 from tests.reference import live_captures_dir, openapi_spec
-from tests.scenario_schema_gen import HAND_WRITTEN, SCENARIO_SCHEMA, generated_schema, official_item_keys
+from tests.scenario_schema_gen import (
+    CLIENT_ITEMS,
+    HAND_WRITTEN,
+    SCENARIO_SCHEMA,
+    generated_schema,
+    official_item_keys,
+    pass_through_types,
+)
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 
@@ -72,7 +79,9 @@ def test_every_item_type_takes_at_least_the_keys_the_official_schema_gives_it() 
     for kind in item_types():
         if kind != "refusal":  # a scenario-only short form
             assert set(official[kind]) <= set(item_keys(kind)), kind
-    assert set(item_types()) == {*HAND_WRITTEN, *ITEM_ID_PREFIXES}
+    assert set(item_types()) == {*HAND_WRITTEN, *pass_through_types(openapi_spec())}
+    assert set(ITEM_ID_PREFIXES) <= set(item_types())  # every type the renderer knows a live id prefix of
+    assert not set(CLIENT_ITEMS) & set(item_types())  # a model never answers with a function_call_output
 
 
 def live_output_items() -> Iterator[dict[str, Any]]:
@@ -153,6 +162,7 @@ def test_content_parts_and_pass_through_items_are_checked_too() -> None:
         ),
         "      - {type: web_search_call, status: done}\n": "'status': 'done' is not one of",
         "      - {type: file_search_call, status: completed}\n": "a file_search_call item: 'queries' is a required",
+        "      - {type: function_call_output, call_id: call_1, output: hi}\n": "unknown output item type",
         "      - {type: web_search_call, status: completed, querys: [a]}\n": "unknown web_search_call key 'querys'",
         "      - {type: message, text: hi, annotations: [{type: url_citation, url: u}]}\n": (
             "'annotations[0]': 'start_index' is a required property"
@@ -164,6 +174,23 @@ def test_content_parts_and_pass_through_items_are_checked_too() -> None:
             parse_scenarios(text, "s.yaml")
         assert message in raised.value.problem, (line, raised.value.problem)
         assert not SCHEMA_VALIDATOR.is_valid(yaml.safe_load(text)), line
+
+
+def test_a_templated_value_is_checked_once_rendered() -> None:
+    text = (
+        "- name: call\n  response:\n    output:\n      - type: function_call\n        name: lookup\n"
+        '        call_id: "{{ input }}"\n'
+    )
+    scenarios = ScenarioSet(parse_scenarios(text, "s.yaml"))  # the call_id is not known yet: it loads
+    assert SCHEMA_VALIDATOR.is_valid(yaml.safe_load(text))
+    app = create_app(Settings(scenario_paths=()), scenarios)
+    with TestClient(app, headers={"Authorization": "Bearer sk-test"}) as client:
+        good = client.post("/v1/responses", json={"model": "gpt-4.1", "input": "call_42"})
+        bad = client.post("/v1/responses", json={"model": "gpt-4.1", "input": "42"})
+
+    assert good.status_code == 200 and good.json()["output"][0]["call_id"] == "call_42"
+    assert bad.status_code == 500 and bad.json()["error"]["code"] == "template_error"
+    assert "'call_id': '42' does not match" in bad.json()["error"]["message"]
 
 
 def test_a_models_list_is_accepted_and_checked() -> None:
@@ -189,6 +216,9 @@ VALID_ITEMS: list[dict[str, Any]] = [
     {"type": "reasoning", "summary": "Short."},
     {"type": "refusal", "refusal": "I can't help with that."},
     {"type": "web_search_call", "status": "completed", "action": {"type": "search", "query": "weather"}},
+    {"type": "web_search_call", "action": {"type": "search", "query": "news"}},
+    {"type": "shell_call", "action": {"commands": ["ls"]}},
+    {"type": "computer_call", "action": {"type": "click", "x": 1, "y": 2}, "pending_safety_checks": []},
     {"type": "file_search_call", "status": "completed", "queries": ["invoices"], "results": None},
     {"type": "custom_tool_call", "call_id": "call_9", "name": "apply_patch", "input": "*** Begin Patch"},
     {"type": "mcp_call", "server_label": "docs", "name": "search", "arguments": "{}", "output": "found"},
@@ -204,11 +234,11 @@ WRONG_VALUES: dict[str, list[Any]] = {
     "refusal": [3],
     "status": [42, "done"],
     "phase": ["final", 1],
-    "action": ["search"],
     "queries": ["invoices", [1]],
     "input": [{"a": 1}],
     "server_label": [None],
     "container_id": [3],
+    "pending_safety_checks": [{}],
 }
 
 
@@ -309,6 +339,9 @@ def sent_as_written(item: dict[str, Any]) -> dict[str, Any]:
         sent["summary"] = (
             [{"type": "summary_text", "text": text} for text in summary] if isinstance(summary, list) else summary
         )
+    keys = official_keys().get(str(sent.get("type")), [])
+    filled = {"call_id": "call_1", "status": "completed"}  # what the server adds when the type has the key
+    sent.update({key: value for key, value in filled.items() if key in keys and key not in sent})
     prefix = _ID_PREFIXES.get(str(sent.get("type")), "item")
     return {"id": f"{prefix}_1", **sent}
 
