@@ -82,7 +82,8 @@ def _with_includes(raw: JSON, where: Where, base_dir: Path, depth: int = 0) -> J
         try:
             compile_reply(included, ())
         except InvalidSpec as exc:
-            raise document.error(exc.where, exc.problem) from None
+            listed = isinstance(document.data, list) and exc.where[:1] == ("output",)  # a file holding the list
+            raise document.error(exc.where[1:] if listed else exc.where, exc.problem) from None
     return {**included, **{key: value for key, value in raw.items() if key != "file"}}
 
 

@@ -123,6 +123,17 @@ def test_a_saved_response_object_loads_through_file(tmp_path: Path) -> None:
     assert cli(["check", str(tmp_path / "s.yaml")]) == 0
 
 
+def test_an_included_output_list_is_checked_where_it_is_written(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "calls.yaml").write_text("- type: function_call\n  name: f\n  argument: {}\n", encoding="utf-8")
+    (tmp_path / "s.yaml").write_text("- {name: a, response: {file: calls.yaml}}\n", encoding="utf-8")
+
+    assert cli(["check", str(tmp_path / "s.yaml")]) == 1
+    error = capsys.readouterr().err
+    assert error.startswith(f"error: {tmp_path / 'calls.yaml'}:3:3: unknown function_call key 'argument'"), error
+
+
 # ---------------------------------------------------------------- the issue's examples, through `mockserver check`
 
 ISSUE_EXAMPLES = [
