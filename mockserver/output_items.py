@@ -39,11 +39,13 @@ def _definitions() -> dict[str, Any]:
     return definitions
 
 
+@cache
 def item_types() -> tuple[str, ...]:
     """The output item types a scenario may write, in the schema's order."""
     return tuple(_definitions()["OutputItem"]["properties"]["type"]["enum"])
 
 
+@cache
 def item_keys(kind: str) -> tuple[str, ...]:
     """The keys an output item of type `kind` may have (`type` among them)."""
     return tuple(_definitions()[_ITEM_PREFIX + kind]["properties"])
@@ -54,8 +56,8 @@ def _validator(kind: str) -> Draft202012Validator:
     return Draft202012Validator({"$ref": f"#/$defs/{_ITEM_PREFIX}{kind}", "$defs": _definitions()})
 
 
-def check_item_keys(raw: JSON, where: Where) -> str:
-    """The item's type, once its type and keys (and its content parts' keys) are known ones."""
+def check_item_keys(raw: JSON, where: Where) -> tuple[str, Mapping[str, JSON]]:
+    """The item's type and the item, once its type and keys (and its content parts' keys) are known ones."""
     if not isinstance(raw, Mapping) or not isinstance(raw.get("type"), str):
         raise InvalidSpec(where, "each output item needs a 'type' (message, function_call, reasoning, refusal, …)")
     kind: str = raw["type"]
@@ -67,7 +69,7 @@ def check_item_keys(raw: JSON, where: Where) -> str:
         part_type = part.get("type", "output_text") if isinstance(part, Mapping) else None
         if isinstance(part_type, str) and part_type in _PART_KEYS:
             _check_keys(part, (*where, "content", index), f"{part_type} part key", _PART_KEYS[part_type])
-    return kind
+    return kind, raw
 
 
 def check_item_values(raw: Mapping[str, JSON], where: Where) -> None:

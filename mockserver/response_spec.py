@@ -193,10 +193,9 @@ def _refusal_part(refusal: JSON, where: Where) -> JSONObject:
 
 
 def _compile_item(raw: JSON, where: Where) -> JSONObject:
-    kind = check_item_keys(raw, where)
-    assert isinstance(raw, Mapping)  # checked above
-    compiled = _compiled_item(kind, raw, where)
-    check_item_values(raw, where)
+    kind, item = check_item_keys(raw, where)
+    compiled = _compiled_item(kind, item, where)
+    check_item_values(item, where)
     return compiled
 
 
