@@ -91,7 +91,7 @@ def _item_spec(item: JSONObject) -> JSONObject:
         return {"type": "function_call", "name": item.get("name"), "arguments": item.get("arguments", "{}")}
     if kind == "reasoning":
         return {"type": "reasoning", "summary": [part.get("text", "") for part in item.get("summary") or ()]}
-    return {key: value for key, value in item.items() if key not in ("id", "status")}
+    return {key: value for key, value in item.items() if key != "id"}  # its status kept: a failed search stays so
 
 
 def _part_spec(part: JSONObject) -> JSONObject:

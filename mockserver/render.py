@@ -16,6 +16,7 @@ from .context import RequestContext
 from .ids import ResponseIds
 from .logprobs import LOGPROBS_INCLUDE, text_logprobs
 from .models import DEFAULT_MODEL, default_effort, is_reasoning_model, reported_model
+from .output_items import item_keys, item_types
 from .reasoning import live_output
 from .replies import ModelReply
 from .tokens import count_input_tokens, estimate_tokens
@@ -230,8 +231,15 @@ def _render_item(spec: JSONObject, ids: ResponseIds, ctx: RequestContext) -> JSO
             item["encrypted_content"] = fake_encrypted_content(item["id"])
         item["summary"] = [{"type": "summary_text", "text": text} for text in spec.get("summary", ())]
         return item
-    # Any other item type is sent as written in the scenario, with an id (of the live API's prefix) if it has none.
-    return {"id": ids.new(ITEM_ID_PREFIXES.get(kind, kind.split("_")[0][:3])), **spec}
+    # Any other item type is sent as written in the scenario, with what the server makes of every item when the
+    # scenario leaves it out and the type has it: an id (of the live API's prefix), a call_id, the status.
+    item = {"id": ids.new(ITEM_ID_PREFIXES.get(kind, kind.split("_")[0][:3])), **spec}
+    keys = item_keys(kind) if kind in item_types() else ()
+    if "call_id" in keys and "call_id" not in item:
+        item["call_id"] = ids.call_id()
+    if "status" in keys and "status" not in item:
+        item["status"] = "completed"
+    return item
 
 
 def _with_logprobs(item: JSONObject, top: int) -> JSONObject:

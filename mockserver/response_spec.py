@@ -22,6 +22,7 @@ from .faults import DELIVERY_KEYS, Delivery, compile_delivery
 from .http_errors import compile_error
 from .includes import load_response_file
 from .matching import unknown_key_message
+from .output_items import check_item_keys, check_item_values
 from .reasoning import NO_REASONING
 from .replies import BackgroundTiming, ModelReply, Reply, ResponseStatus
 from .responder import default_reply
@@ -83,7 +84,8 @@ def _with_includes(raw: JSON, where: Where, base_dir: Path, depth: int = 0) -> J
         try:
             compile_reply(included, ())
         except InvalidSpec as exc:
-            raise document.error(exc.where, exc.problem) from None
+            listed = isinstance(document.data, list) and exc.where[:1] == ("output",)  # a file holding the list
+            raise document.error(exc.where[1:] if listed else exc.where, exc.problem) from None
     return {**included, **{key: value for key, value in raw.items() if key != "file"}}
 
 
@@ -197,9 +199,13 @@ def _refusal_part(refusal: JSON, where: Where) -> JSONObject:
 
 
 def _compile_item(raw: JSON, where: Where) -> JSONObject:
-    if not isinstance(raw, Mapping) or not isinstance(raw.get("type"), str):
-        raise InvalidSpec(where, "each output item needs a 'type' (message, function_call, reasoning, refusal, …)")
-    kind = raw["type"]
+    kind, item = check_item_keys(raw, where)
+    compiled = _compiled_item(kind, item, where)
+    check_item_values(item, where)
+    return compiled
+
+
+def _compiled_item(kind: str, raw: Mapping[str, JSON], where: Where) -> JSONObject:
     if kind == "message":
         return _compile_message(raw, where)
     if kind == "refusal":
@@ -207,12 +213,19 @@ def _compile_item(raw: JSON, where: Where) -> JSONObject:
     if kind == "function_call":
         return _compile_function_call(raw, where)
     if kind == "reasoning":
-        summary = raw.get("summary", [])
-        summary = [summary] if isinstance(summary, str) else summary
-        if not isinstance(summary, list) or not all(isinstance(text, str) for text in summary):
-            raise InvalidSpec((*where, "summary"), "a reasoning summary is a string or a list of strings")
-        return {"type": "reasoning", "summary": summary}
+        return {"type": "reasoning", "summary": _summary_texts(raw.get("summary", []), (*where, "summary"))}
     return dict(raw)
+
+
+def _summary_texts(summary: JSON, where: Where) -> list[str]:
+    """A reasoning summary as its texts: given as a string, a list of strings or, as the API sends it, a list of
+    {type: summary_text, text}."""
+    parts = [summary] if isinstance(summary, str) else summary
+    if isinstance(parts, list):
+        texts = [part.get("text") if isinstance(part, Mapping) else part for part in parts]
+        if all(isinstance(text, str) for text in texts):
+            return [str(text) for text in texts]
+    raise InvalidSpec(where, "a reasoning summary is a string or a list of strings")
 
 
 def _compile_message(raw: Mapping[str, JSON], where: Where) -> JSONObject:

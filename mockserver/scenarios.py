@@ -42,7 +42,7 @@ SCENARIO_KEYS = (
     "retries",
     "set_state",
 )
-TOP_LEVEL_KEYS = ("scenarios", "models")
+TOP_LEVEL_KEYS = ("scenarios", "models")  # models: names the server knows besides those scenarios name
 _SUFFIXES = (".yaml", ".yml")
 SCAN_BELOW = 32  # a few scenarios are tried faster one by one than looked up
 MATCHED_MODELS_KEPT = 1024  # model names whose answer `knows_model` remembers

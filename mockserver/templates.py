@@ -28,7 +28,7 @@ from .types import JSON, Where
 
 _MARKERS = ("{{", "{%")
 # A stand-in for every template at load time: valid as text and as a JSON arguments string.
-_LOAD_TIME_PLACEHOLDER = "{}"
+LOAD_TIME_PLACEHOLDER = "{}"
 
 
 def _regex(value: object, pattern: str, group: int = 0) -> str:
@@ -159,5 +159,5 @@ class TemplatedReply:
 def templated_reply(raw: JSON, where: Where, compile: Callable[[JSON, Where], Reply]) -> TemplatedReply:
     """Compile the templates of `raw` and check its structure now, with placeholders standing in for them."""
     templates = compile_templates(raw, where)
-    compile(substitute(raw, lambda _: _LOAD_TIME_PLACEHOLDER), where)
+    compile(substitute(raw, lambda _: LOAD_TIME_PLACEHOLDER), where)
     return TemplatedReply(raw, where, templates, compile)
