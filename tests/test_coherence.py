@@ -18,7 +18,7 @@ from starlette.testclient import TestClient
 
 from mockserver import MockServer, Settings, create_app
 from mockserver.coherence import MAX_ENUM_VALUES, MAX_NESTING, MAX_PROPERTIES, check_schemas
-from tests.reference import reference_dir
+from tests.reference import reference_dir, reference_file
 from tests.test_responder_generate import LINKED, RECURSIVE, STRICT_SCHEMAS
 
 AUTH = {"Authorization": "Bearer sk-test"}
@@ -201,13 +201,14 @@ def test_an_allowed_tools_entry_not_offered_is_refused_by_its_name(client: TestC
 
 
 def seed_page_example() -> dict[str, Any]:
-    page = reference_dir() / "seed-compatible-responses-api.txt"
-    if not page.is_file():
-        pytest.skip(f"provider page not found at {page}")
+    page = reference_file(reference_dir() / "seed-compatible-responses-api.txt")
     found = re.search(r"--data '\n(.*?)\n'", page.read_text(encoding="utf-8"), re.S)
     assert found, "the page's curl example moved"
     example: dict[str, Any] = json.loads(found.group(1).replace('"<string>"', '"get_weather"'))
     example["model"] = "gpt-4.1"
+    # The page asks for a reasoning effort beside a temperature, which no catalog model takes together (the model
+    # rules refuse it first); what is checked here is the tool's schema.
+    del example["reasoning"]
     return example
 
 

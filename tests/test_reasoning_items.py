@@ -20,7 +20,7 @@ from mockserver.render import encrypted_item_id
 from mockserver.response_spec import compile_reply
 from tests import conformance
 from tests.conftest import checked_sdk
-from tests.reference import live_captures_dir
+from tests.reference import live_captures_dir, reference_file
 
 # The scenarios name gpt-5.1 and gpt-5.4, so those models are known to the server; the default responder answers
 # every other input.
@@ -77,6 +77,7 @@ TOOLS: Any = [
     }
 ]
 NO_EFFORT: Any = {"effort": "none"}
+LOW_EFFORT: Any = {"effort": "low"}  # gpt-5.4 reasons at none unless asked: low gets a reasoning item
 
 
 @pytest.fixture(scope="module")
@@ -204,18 +205,18 @@ def test_a_summary_only_when_asked_for(client: openai.OpenAI, stream: bool) -> N
 
 @pytest.mark.parametrize("stream", [False, True])
 def test_messages_of_newer_models_carry_phase(client: openai.OpenAI, stream: bool) -> None:
-    final = answer(client, stream, model="gpt-5.4", input="scripted text")
+    final = answer(client, stream, model="gpt-5.4", input="scripted text", reasoning=LOW_EFFORT)
     assert [getattr(item, "phase", None) for item in final.output] == [None, "final_answer"]
-    preamble = answer(client, stream, model="gpt-5.4", input="scripted call", tools=TOOLS)
+    preamble = answer(client, stream, model="gpt-5.4", input="scripted call", tools=TOOLS, reasoning=LOW_EFFORT)
     assert preamble.output[1].phase == "commentary"
-    own = answer(client, stream, model="gpt-5.4", input="own phase")
+    own = answer(client, stream, model="gpt-5.4", input="own phase", reasoning=LOW_EFFORT)
     assert own.output[1].phase == "commentary"
     default = answer(client, stream, model="gpt-5.4", input="Tell me about tides.", reasoning=NO_EFFORT)
     assert kinds(default) == ["message"] and default.output[0].phase == "final_answer"
 
 
 def test_the_added_message_event_carries_the_phase(client: openai.OpenAI) -> None:
-    with client.responses.stream(model="gpt-5.4", input="scripted text") as events:
+    with client.responses.stream(model="gpt-5.4", input="scripted text", reasoning=LOW_EFFORT) as events:
         added = [event.item for event in events if event.type == "response.output_item.added"]
     assert [item.type for item in added] == ["reasoning", "message"]
     assert added[0].content == [] and added[1].phase == "final_answer"
@@ -279,13 +280,15 @@ def item_keys(events: list[Any]) -> dict[str, set[str]]:
 def test_the_items_have_the_keys_of_the_august_2026_capture(client: openai.OpenAI) -> None:
     """`stream-reasoning-summary-gpt-5.6-sol.rig.sse`: a reasoning item with `content: []`, then a message with
     `phase`; the same request to the mock (gpt-5.4, also a phase model) gives items with the same keys."""
-    capture = live_captures_dir() / "stream-reasoning-summary-gpt-5.6-sol.rig.sse"
-    if not capture.is_file():
-        pytest.skip(f"live captures not found at {live_captures_dir()}")
+    capture = reference_file(live_captures_dir() / "stream-reasoning-summary-gpt-5.6-sol.rig.sse")
     live = item_keys([json.loads(line[5:]) for line in capture.read_text().splitlines() if line.startswith("data:")])
     include: Any = ["reasoning.encrypted_content"]
     with client.responses.with_streaming_response.create(
-        model="gpt-5.4", input="scripted text", include=include, reasoning={"summary": "detailed"}, stream=True
+        model="gpt-5.4",
+        input="scripted text",
+        include=include,
+        reasoning={"effort": "low", "summary": "detailed"},
+        stream=True,
     ) as answer:
         mock = item_keys(conformance.parse_sse(answer.read().decode()))
     assert mock == live

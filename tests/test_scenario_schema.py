@@ -38,7 +38,7 @@ from mockserver.errors import ScenarioFileError
 from mockserver.output_items import item_keys, item_types
 from mockserver.render import ITEM_ID_PREFIXES
 from mockserver.scenarios import ScenarioSet, parse_scenarios
-from tests.reference import live_captures_dir, openapi_spec
+from tests.reference import live_capture_files, openapi_spec
 from tests.scenario_schema_gen import (
     CLIENT_ITEMS,
     HAND_WRITTEN,
@@ -86,10 +86,7 @@ def test_every_item_type_takes_at_least_the_keys_the_official_schema_gives_it() 
 
 def live_output_items() -> Iterator[dict[str, Any]]:
     """Every output item of the live captures: of saved Response objects and of output_item.done events."""
-    folder = live_captures_dir()
-    if not folder.is_dir():
-        pytest.skip(f"no live captures at {folder}")
-    for path in sorted(folder.iterdir()):
+    for path in live_capture_files():
         if path.suffix == ".json":
             body = json.loads(path.read_text(encoding="utf-8"))
             if isinstance(body, dict) and body.get("object") == "response":
