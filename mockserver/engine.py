@@ -15,8 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .context import RequestContext
-from .errors import invalid_request
-from .matching import quote
+from .errors import APIError, invalid_request
+from .matching import Condition, RegexTimeout, quote
 from .replies import Reply
 from .response_spec import GeneratedReply
 from .scenarios import Scenario, ScenarioSet
@@ -128,7 +128,7 @@ class ScenarioEngine:
 
     def _first_alive_match(self, ctx: RequestContext) -> Scenario | None:
         for scenario in self.scenarios.candidates(ctx):
-            if self._alive(scenario) and scenario.matches(ctx):
+            if self._alive(scenario) and _matches(scenario, ctx):
                 return scenario
         return None
 
@@ -142,7 +142,7 @@ class ScenarioEngine:
         ctx.states = dict(self.states)
         misses = []
         for scenario in self.scenarios.scenarios:
-            reasons = [condition.explain(ctx) for condition in scenario.conditions if not condition.holds(ctx)]
+            reasons = [condition.explain(ctx) for condition in scenario.conditions if not _holds(condition, ctx)]
             if not self._alive(scenario):
                 reasons.append(f"it has answered its {scenario.times} time(s) already (times: {scenario.times})")
             if reasons:
@@ -182,6 +182,29 @@ def describe_request(ctx: RequestContext) -> str:
     if ctx.stream:
         parts.append("stream true")
     return ", ".join(parts)
+
+
+def _matches(scenario: Scenario, ctx: RequestContext) -> bool:
+    """Whether the scenario matches; a regular expression that runs past its time cap is the scenario's failure,
+    answered as a 500 naming it (as a failing template is), not a silent miss that another scenario would answer."""
+    try:
+        return scenario.matches(ctx)
+    except RegexTimeout as exc:
+        raise APIError(
+            500,
+            f"The regex {quote(exc.pattern, 80)} of scenario '{scenario.name}' ({scenario.source}) {exc} on this "
+            "request; nested repeats such as (a+)+ or overlapping alternatives such as (a|a)+ take exponential time.",
+            type="server_error",
+            code="regex_timeout",
+            headers={"x-should-retry": "false"},
+        ) from None
+
+
+def _holds(condition: Condition, ctx: RequestContext) -> bool:
+    try:
+        return condition.holds(ctx)
+    except RegexTimeout:  # in a near-miss report, a condition that could not be decided did not hold
+        return False
 
 
 def _resolve(scenario: Scenario, call: int, ctx: RequestContext) -> Reply:

@@ -14,6 +14,7 @@ the column and what is wrong.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,11 +23,14 @@ from typing import Literal
 from .candidates import CandidateIndex
 from .context import RequestContext
 from .errors import InvalidSpec, ScenarioFileError
+from .limits import WORK_SECONDS, nested_quantifier
 from .matching import Condition, compile_match, unknown_key_message
 from .replies import ModelReply
 from .response_spec import ReplySource, compile_response
 from .types import JSON, Where
 from .yamlfile import YamlDocument, check_file_size, load_yaml
+
+logger = logging.getLogger("mockserver")
 
 SCENARIO_KEYS = (
     "name",
@@ -195,6 +199,7 @@ def compile_scenario(raw: JSON, where: Where, document: YamlDocument) -> Scenari
     if not isinstance(name, str) or not name.strip():
         raise InvalidSpec((*where, "name") if "name" in raw else where, "every scenario needs a non-empty 'name'")
     description = raw.get("description")
+    _warn_of_slow_regexes(raw.get("match"), (*where, "match"), document)
     return Scenario(
         name=name,
         conditions=compile_match(raw.get("match"), (*where, "match")),
@@ -207,6 +212,25 @@ def compile_scenario(raw: JSON, where: Where, document: YamlDocument) -> Scenari
         retries=_retries(raw, where),
         set_state=_set_state(raw, where),
     )
+
+
+def _warn_of_slow_regexes(match: JSON, where: Where, document: YamlDocument) -> None:
+    """A warning, with `file:line`, for each `regex` of a `match` block that repeats a repeated group: such a pattern
+    can take exponential time on a text that almost matches (each match is stopped at `limits.WORK_SECONDS`)."""
+    if isinstance(match, Mapping):
+        for key, value in match.items():
+            if key == "regex" and isinstance(value, str) and nested_quantifier(value):
+                position = document.position_of((*where, key))
+                logger.warning(
+                    "%s:%d: the regex %r repeats a group that itself repeats; on a text that almost matches it can "
+                    "take exponential time (each match is stopped after %g s, answering a 500)",
+                    document.filename, position.line, value, WORK_SECONDS,
+                )  # fmt: skip
+            else:
+                _warn_of_slow_regexes(value, (*where, str(key)), document)
+    elif isinstance(match, list):
+        for index, item in enumerate(match):
+            _warn_of_slow_regexes(item, (*where, index), document)
 
 
 def _compile_replies(raw: Mapping[str, JSON], where: Where, name: str, base_dir: Path) -> tuple[ReplySource, ...]:

@@ -17,7 +17,6 @@ call must carry it in `x-mock-admin-token`.
 
 from __future__ import annotations
 
-import json
 import secrets
 
 from starlette.requests import Request
@@ -27,7 +26,7 @@ from ..errors import APIError, InvalidSpec, invalid_request
 from ..scenarios import Scenario, compile_scenario
 from ..verdicts import findings, verdict
 from ..yamlfile import YamlDocument
-from .common import JSONBody, read_json_object, service_of
+from .common import JSONBody, parse_json, read_json_object, service_of
 
 TOKEN_HEADER = "x-mock-admin-token"
 _LOOPBACK = ("127.", "::1", "localhost", "testclient")
@@ -89,8 +88,8 @@ async def add_scenarios(request: Request) -> Response:
 
 async def _read_any_json(request: Request) -> object:
     try:
-        return json.loads(await request.body())
-    except ValueError:
+        return parse_json(await request.body())
+    except (ValueError, UnicodeError):
         raise invalid_request(
             'The body must be JSON: a scenario, a list of scenarios or {"scenarios": [...]}.'
         ) from None
