@@ -16,7 +16,8 @@ from typing import Any
 
 import regex
 
-WORK_SECONDS = 1.0  # the longest one regex match, one template or one generated value may take
+WORK_SECONDS = 1.0  # the longest one regex match, one template or one generated value may take (CPU seconds)
+MAX_REGEX_REPEATS = 20_000  # `regex` unrolls counted repeats when it compiles: `a{1000000}` takes 300 MB
 
 _sre: Any = importlib.import_module("re._parser")
 _REPEATS = frozenset(("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT"))
@@ -31,20 +32,21 @@ class WorkTimeout(Exception):
 
 
 class Deadline:
-    """`check()` raises `WorkTimeout` once `seconds` have passed since the deadline was made."""
+    """`check()` raises `WorkTimeout` once the thread that made it has spent `seconds` of CPU time since. CPU time,
+    not the clock, so that a busy machine does not turn work that fits into a refusal."""
 
     __slots__ = ("seconds", "at")
 
     def __init__(self, seconds: float = WORK_SECONDS) -> None:
         self.seconds = seconds
-        self.at = time.monotonic() + seconds
+        self.at = time.thread_time() + seconds
 
     def check(self) -> None:
-        if time.monotonic() > self.at:
+        if time.thread_time() > self.at:
             raise WorkTimeout(self.seconds)
 
     def left(self) -> float:
-        return max(self.at - time.monotonic(), 0.001)
+        return max(self.at - time.thread_time(), 0.001)
 
 
 Pattern = Any  # a compiled `regex` pattern (the package ships no type information)
@@ -52,8 +54,34 @@ RegexError = regex.error
 
 
 def compile_regex(pattern: str, *, ignore_case: bool = False) -> Pattern:
-    """`pattern` compiled by the `regex` package (the syntax of `re`); `RegexError` when it is not valid."""
+    """`pattern` compiled by the `regex` package (the syntax of `re`); `RegexError` when it is not valid, or when its
+    counted repeats (`a{1000}`, nested ones multiplied) add up past `MAX_REGEX_REPEATS`."""
+    try:
+        size = _unrolled(_sre.parse(pattern))
+    except Exception:  # the standard parser's objection; `regex` gives its own below
+        size = 0
+    if size > MAX_REGEX_REPEATS:
+        raise RegexError(f"its counted repeats add up to {size}, past the {MAX_REGEX_REPEATS} this server compiles")
     return regex.compile(pattern, regex.IGNORECASE if ignore_case else 0)
+
+
+def _unrolled(tree: Any) -> int:
+    """Roughly how many nodes the pattern has once counted repeats are written out."""
+    size = 0
+    for op, arg in tree:
+        kind = str(op)
+        if kind in _REPEATS:
+            low, high, sub = arg
+            size += max(low, high if high != _sre.MAXREPEAT else 1) * _unrolled(sub)
+        elif kind == "BRANCH":
+            size += sum(_unrolled(branch) for branch in arg[1])
+        elif kind in ("SUBPATTERN", "ASSERT", "ASSERT_NOT"):
+            size += _unrolled(arg[-1])
+        elif kind == "ATOMIC_GROUP":
+            size += _unrolled(arg)
+        else:
+            size += 1
+    return size
 
 
 def timed_search(pattern: Pattern, text: str, seconds: float = WORK_SECONDS) -> Any:

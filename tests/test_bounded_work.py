@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -245,3 +246,115 @@ def test_nested_quantifiers_are_warned_of_at_load(caplog: pytest.LogCaptureFixtu
     warnings = [record.getMessage() for record in caplog.records if record.levelno == logging.WARNING]
     assert len(warnings) == 1, warnings
     assert warnings[0].startswith("warned.yaml:") and "(\\\\w+\\\\s?)*$" in warnings[0]
+
+
+# ---------------------------------------------------------------- generated structured output and tool arguments
+
+
+def _nested_arrays(levels: int, min_items: int) -> dict[str, Any]:
+    schema: dict[str, Any] = {"type": "integer"}
+    for _ in range(levels):
+        schema = {"type": "array", "items": schema, "minItems": min_items}
+    return schema
+
+
+_NODE = {
+    "type": "object",
+    "properties": {"left": {"$ref": "#/$defs/node"}, "right": {"$ref": "#/$defs/node"}},
+    "required": ["left", "right"],
+    "additionalProperties": False,
+}
+REFUSED_SCHEMAS = {
+    "minLength 10^9": ({"type": "string", "minLength": 1_000_000_000}, "'minLength' is 1000000000"),
+    "a pattern of 10^8 characters": ({"type": "string", "pattern": "^a{100000000}$"}, "'pattern' cannot be used"),
+    "minItems 10^8": ({"type": "array", "items": {"type": "integer"}, "minItems": 100_000_000}, "'minItems' is"),
+    "minItems 10^6": ({"type": "array", "items": {"type": "integer"}, "minItems": 1_000_000}, "'minItems' is 1000000,"),
+    "30 nested arrays of 5": (_nested_arrays(30, 5), "more than 50000 values"),
+    "two required self-references": (_NODE, "more than 50000 values"),
+    "a multiple too small for the bounds": (
+        {"type": "number", "multipleOf": 1e-300, "minimum": 1e300},
+        "'multipleOf' is too small",
+    ),
+}
+
+
+@pytest.mark.parametrize(("schema", "problem"), list(REFUSED_SCHEMAS.values()), ids=list(REFUSED_SCHEMAS))
+def test_a_schema_past_the_generator_caps_is_a_400_naming_it(plain: TestClient, schema: Any, problem: str) -> None:
+    wrapped = {
+        "type": "object",
+        "properties": {"field": schema},
+        "required": ["field"],
+        "additionalProperties": False,
+        "$defs": {"node": _NODE},
+    }
+    body = {
+        "model": "gpt-4.1",
+        "input": "hi",
+        "text": {"format": {"type": "json_schema", "name": "big", "schema": wrapped}},
+    }
+    started = time.perf_counter()
+    answer = plain.post("/v1/responses", json=body)
+    assert time.perf_counter() - started < SLACK
+    assert answer.status_code == 400, answer.text[:300]
+    error = answer.json()["error"]
+    assert (error["param"], error["code"], error["type"]) == (
+        "text.format.schema",
+        "invalid_json_schema",
+        "invalid_request_error",
+    )
+    assert error["message"].startswith("Invalid schema for response_format 'big': In context=('properties', 'field'")
+    assert problem in error["message"]
+
+
+def test_tool_parameters_past_the_caps_are_a_400_naming_the_tool(plain: TestClient) -> None:
+    huge = {"type": "object", "properties": {"ids": {"type": "array", "minItems": 50_000_000}}, "required": ["ids"]}
+    body = {
+        "model": "gpt-4.1",
+        "input": "hi",
+        "tools": [
+            {"type": "function", "name": "fine", "parameters": {"type": "object", "properties": {}}},
+            {"type": "function", "name": "bulk", "parameters": huge},
+        ],
+        "tool_choice": {"type": "function", "name": "bulk"},
+    }
+    answer = plain.post("/v1/responses", json=body)
+    assert answer.status_code == 400, answer.text[:300]
+    error = answer.json()["error"]
+    assert (error["param"], error["code"]) == ("tools[1].parameters", "invalid_function_parameters")
+    assert error["message"].startswith("Invalid schema for function 'bulk': In context=('properties', 'ids'), ")
+
+
+def test_the_required_tool_of_the_issue_is_refused_too(plain: TestClient) -> None:
+    parameters = {"type": "object", "properties": {"a": {"type": "array", "minItems": 50_000_000}}, "required": ["a"]}
+    body = {
+        "model": "gpt-4.1",
+        "input": "hi",
+        "tool_choice": "required",
+        "tools": [{"type": "function", "name": "f", "parameters": parameters}],
+    }
+    answer = plain.post("/v1/responses", json=body)
+    assert answer.status_code == 400 and answer.json()["error"]["param"] == "tools[0].parameters"
+
+
+def test_schemas_within_the_caps_still_generate(plain: TestClient) -> None:
+    schema = {
+        "type": "object",
+        "properties": {
+            "rows": {"type": "array", "minItems": 2000, "items": {"type": "integer"}},
+            "code": {"type": "string", "pattern": "^[A-Z]{3}-\\d{4}$"},
+            "padding": {"type": "string", "minLength": 50_000},
+            "step": {"type": "number", "multipleOf": 0.5, "minimum": 10},
+        },
+        "required": ["rows", "code", "padding", "step"],
+        "additionalProperties": False,
+    }
+    body = {
+        "model": "gpt-4.1",
+        "input": "hi",
+        "text": {"format": {"type": "json_schema", "name": "ok", "schema": schema}},
+    }
+    answer = plain.post("/v1/responses", json=body)
+    assert answer.status_code == 200, answer.text[:300]
+    value = json.loads(answer.json()["output"][0]["content"][0]["text"])
+    assert len(value["rows"]) >= 2000 and len(value["padding"]) >= 50_000
+    assert re.fullmatch(r"[A-Z]{3}-\d{4}", value["code"]) and value["step"] % 0.5 == 0 and value["step"] >= 10
