@@ -12,6 +12,7 @@ the call it repeats and counts for nothing.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 
 from .context import RequestContext
@@ -55,6 +56,7 @@ class ScenarioEngine:
         self.scenarios = scenarios
         self.calls: dict[str, int] = {}
         self.states: dict[str, str] = {}
+        self.lock = threading.Lock()
 
     def replace(self, scenarios: ScenarioSet) -> None:
         """Answer from a new set of loaded scenarios from now on (added ones stay), with no calls and no states."""
@@ -101,17 +103,21 @@ class ScenarioEngine:
         self.states.clear()
 
     def select(self, ctx: RequestContext) -> Selection | None:
-        """The answer to `ctx`, updating counts and states; `None` when no scenario answers."""
-        ctx.states = dict(self.states)
-        scenario = self._forced(ctx) or self._first_alive_match(ctx)
-        if scenario is None:
-            return None
-        count = self.calls.get(scenario.name, 0)
-        if scenario.retries == "same_call" and _is_retry(ctx) and count > 0:
-            return Selection(scenario, _resolve(scenario, count, ctx), count)
-        self.calls[scenario.name] = count + 1
-        self.states.update(scenario.set_state)
-        return Selection(scenario, _resolve(scenario, count + 1, ctx), count + 1)
+        """The answer to `ctx`, updating counts and states; `None` when no scenario answers. Requests are answered
+        in worker threads: the choice and the counts it moves happen under a lock, one request at a time; the
+        templates are rendered outside it."""
+        with self.lock:
+            ctx.states = dict(self.states)
+            scenario = self._forced(ctx) or self._first_alive_match(ctx)
+            if scenario is None:
+                return None
+            count = self.calls.get(scenario.name, 0)
+            if scenario.retries == "same_call" and _is_retry(ctx) and count > 0:
+                call = count
+            else:
+                call = self.calls[scenario.name] = count + 1
+                self.states.update(scenario.set_state)
+        return Selection(scenario, _resolve(scenario, call, ctx), call)
 
     def _forced(self, ctx: RequestContext) -> Scenario | None:
         name = ctx.headers.get(SCENARIO_HEADER)

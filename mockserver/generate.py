@@ -38,7 +38,7 @@ _sre: Any = importlib.import_module("re._parser")
 MAX_STRING_CHARS = 100_000  # characters of one generated string (minLength, or a pattern's repeats, above: refused)
 MAX_ARRAY_ITEMS = 10_000  # items of one generated array, or properties of one object (minItems above: refused)
 MAX_OUTPUT_BYTES = 1 << 20  # JSON bytes of the whole generated value, roughly (a value past it: refused)
-MAX_VALUES = 50_000  # strings, numbers, objects... in the whole generated value (about 0.3 s of CPU)
+MAX_VALUES = 20_000  # strings, numbers, objects... in the whole generated value (0.1-0.3 s of CPU)
 
 _MAX_DEPTH = 4  # past this many references followed on one path, choose what ends the recursion
 _HARD_DEPTH = 60  # nesting levels: a schema that cannot end gets null here

@@ -6,6 +6,7 @@ stored responses and conversations, and the request journal.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
@@ -95,6 +96,11 @@ class MockService:
         if self.settings.strict or ctx.headers.get(STRICT_HEADER, "").lower() in ("1", "true", "yes"):
             raise invalid_request(self.engine.explain(ctx), code="no_scenario_matched")
         return default_reply(ctx, self.settings.seed), None
+
+    async def reply_off_loop(self, ctx: RequestContext) -> tuple[Reply, str | None]:
+        """`reply_for` in a worker thread: matching, templates and generation are bounded (`limits`), but can still
+        take up to a second, and the event loop must keep answering other clients meanwhile."""
+        return await asyncio.to_thread(self.reply_for, ctx)
 
     def clear_state(self) -> None:
         """Forget stored responses, conversations, call counts, states, the journal and the prompt cache."""

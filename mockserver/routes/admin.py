@@ -17,6 +17,7 @@ call must carry it in `x-mock-admin-token`.
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 
 from starlette.requests import Request
@@ -135,8 +136,9 @@ async def explain_request(request: Request) -> Response:
     service = service_of(request)
     body = await read_json_object(request, service.settings.max_body_bytes)
     ctx = service.context_for(body, dict(request.headers))
-    scenario = service.engine.would_answer(ctx)
-    return JSONBody({"matched": scenario.name if scenario else None, "report": service.engine.explain(ctx)})
+    scenario = await asyncio.to_thread(service.engine.would_answer, ctx)  # off the event loop, as creates are
+    report = await asyncio.to_thread(service.engine.explain, ctx)
+    return JSONBody({"matched": scenario.name if scenario else None, "report": report})
 
 
 async def reset(request: Request) -> Response:

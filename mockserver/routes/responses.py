@@ -66,7 +66,7 @@ async def create_response(request: Request) -> Response:
         return _relayed(await proxy.forward(ctx, entry))
     if reported:
         validate_create_request(body, service.settings.profile)
-    reply, scenario = (overrides.error, None) if overrides.error else service.reply_for(ctx)
+    reply, scenario = (overrides.error, None) if overrides.error else await service.reply_off_loop(ctx)
     delivery, faults = service.delivery.resolve(reply.delivery, overrides)
     reply = drawn_error(faults) or reply
     if entry is not None:
