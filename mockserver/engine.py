@@ -57,6 +57,7 @@ class ScenarioEngine:
         self.calls: dict[str, int] = {}
         self.states: dict[str, str] = {}
         self.lock = threading.Lock()
+        self.may_be_slow = any(_may_be_slow(scenario) for scenario in scenarios.scenarios)
 
     def replace(self, scenarios: ScenarioSet) -> None:
         """Answer from a new set of loaded scenarios from now on (added ones stay), with no calls and no states."""
@@ -96,6 +97,7 @@ class ScenarioEngine:
     def _combine(self) -> None:
         front = [*self.added, *self.recorded]
         self.scenarios = ScenarioSet([*front, *self.loaded.scenarios]) if front else self.loaded
+        self.may_be_slow = any(_may_be_slow(scenario) for scenario in self.scenarios.scenarios)
 
     def reset(self) -> None:
         """Forget call counts and states, as if no request had been answered."""
@@ -188,6 +190,12 @@ def describe_request(ctx: RequestContext) -> str:
     if ctx.stream:
         parts.append("stream true")
     return ", ".join(parts)
+
+
+def _may_be_slow(scenario: Scenario) -> bool:
+    """Whether answering with this scenario can take long (up to `limits.WORK_SECONDS` a step): a `regex` to match,
+    templates to render, or a generated answer."""
+    return scenario.uses_regex or any(isinstance(reply, TemplatedReply | GeneratedReply) for reply in scenario.replies)
 
 
 def _matches(scenario: Scenario, ctx: RequestContext) -> bool:

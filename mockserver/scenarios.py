@@ -63,6 +63,7 @@ class Scenario:
     priority: int = 0
     retries: Literal["new_call", "same_call"] = "new_call"
     set_state: Mapping[str, str] = field(default_factory=dict)
+    uses_regex: bool = False  # a `regex` condition: matching it can take up to `limits.WORK_SECONDS`
 
     @property
     def reply(self) -> ReplySource:
@@ -199,7 +200,7 @@ def compile_scenario(raw: JSON, where: Where, document: YamlDocument) -> Scenari
     if not isinstance(name, str) or not name.strip():
         raise InvalidSpec((*where, "name") if "name" in raw else where, "every scenario needs a non-empty 'name'")
     description = raw.get("description")
-    _warn_of_slow_regexes(raw.get("match"), (*where, "match"), document)
+    uses_regex = _regexes_in(raw.get("match"), (*where, "match"), document)
     return Scenario(
         name=name,
         conditions=compile_match(raw.get("match"), (*where, "match")),
@@ -211,26 +212,32 @@ def compile_scenario(raw: JSON, where: Where, document: YamlDocument) -> Scenari
         priority=_integer(raw, "priority", where, default=0),
         retries=_retries(raw, where),
         set_state=_set_state(raw, where),
+        uses_regex=uses_regex,
     )
 
 
-def _warn_of_slow_regexes(match: JSON, where: Where, document: YamlDocument) -> None:
-    """A warning, with `file:line`, for each `regex` of a `match` block that repeats a repeated group: such a pattern
-    can take exponential time on a text that almost matches (each match is stopped at `limits.WORK_SECONDS`)."""
+def _regexes_in(match: JSON, where: Where, document: YamlDocument) -> bool:
+    """Whether a `match` block holds a `regex`; a warning, with `file:line`, for each one that repeats a repeated
+    group: such a pattern can take exponential time on a text that almost matches (each match is stopped at
+    `limits.WORK_SECONDS`)."""
+    found = False
     if isinstance(match, Mapping):
         for key, value in match.items():
-            if key == "regex" and isinstance(value, str) and nested_quantifier(value):
-                position = document.position_of((*where, key))
-                logger.warning(
-                    "%s:%d: the regex %r repeats a group that itself repeats; on a text that almost matches it can "
-                    "take exponential time (each match is stopped after %g s, answering a 500)",
-                    document.filename, position.line, value, WORK_SECONDS,
-                )  # fmt: skip
+            if key == "regex" and isinstance(value, str):
+                found = True
+                if nested_quantifier(value):
+                    position = document.position_of((*where, key))
+                    logger.warning(
+                        "%s:%d: the regex %r repeats a group that itself repeats; on a text that almost matches it "
+                        "can take exponential time (each match is stopped after %g s, answering a 500)",
+                        document.filename, position.line, value, WORK_SECONDS,
+                    )  # fmt: skip
             else:
-                _warn_of_slow_regexes(value, (*where, str(key)), document)
+                found = _regexes_in(value, (*where, str(key)), document) or found
     elif isinstance(match, list):
         for index, item in enumerate(match):
-            _warn_of_slow_regexes(item, (*where, index), document)
+            found = _regexes_in(item, (*where, index), document) or found
+    return found
 
 
 def _compile_replies(raw: Mapping[str, JSON], where: Where, name: str, base_dir: Path) -> tuple[ReplySource, ...]:
