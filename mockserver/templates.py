@@ -119,11 +119,16 @@ def _big_number(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and value > MAX_RENDERED_CHARS
 
 
+_PERCENT_SPEC = re.compile(r"%(?:\([^)]*\))?([#0\- +]*\d*(?:\.\d*)?)[a-zA-Z%]")  # `%-10.3f`: flags, width, precision
+_BRACE_SPEC = re.compile(r"\{[^{}:]*:([^{}]*)\}")  # `{0:>10}`: what follows the colon
+
+
 def _formatted(template: object, args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> int:
     """At most how long `template % args` or `template.format(...)` is, as far as widths go: a width or precision
     past the cap, written in the template or passed as an argument for `*` or a nested field, is refused."""
     text = str(template)
-    widths = [int(digits) for digits in re.findall(r"\d{8,}", text)]
+    specs = _PERCENT_SPEC.findall(text) + _BRACE_SPEC.findall(text)
+    widths = [int(digits) for spec in specs for digits in re.findall(r"\d+", spec)]
     if "*" in text or re.search(r"\{[^{}]*\{", text):
         flat = [*args, *kwargs.values(), *(args[0] if args and isinstance(args[0], tuple | list) else ())]
         widths.extend(arg for arg in flat if _big_number(arg))

@@ -180,13 +180,14 @@ def test_templates_within_the_caps_still_render() -> None:
     template = (
         "{{ input | upper }}|{{ '%5d' | format(42) }}|{{ '{:>6}'.format('r') }}|{{ 'ab' | center(6) }}|"
         "{{ input | replace('o', '0') }}|{% for i in range(3) %}{{ i }}{% endfor %}|{{ input | regex('w(or)', 1) }}|"
-        "{{ [1, 2] | join(', ') }}|{{ 'x' ~ 'y' }}|{{ 'x' * 3 }}|{{ '%d' | format(1700000000) }}"
+        "{{ [1, 2] | join(', ') }}|{{ 'x' ~ 'y' }}|{{ 'x' * 3 }}|{{ '%d' | format(1700000000) }}|"
+        "{{ 'order 12345678901: %s' | format('ok') }}"
     )
     with _client([{"name": "fine", "match": {"model": "gpt-4.1"}, "response": {"text": template}}]) as client:
         answer = client.post("/v1/responses", json={"model": "gpt-4.1", "input": "hello world"})
     assert answer.status_code == 200, answer.text
     assert answer.json()["output"][0]["content"][0]["text"] == (
-        "HELLO WORLD|   42|     r|  ab  |hell0 w0rld|012|or|1, 2|xy|xxx|1700000000"
+        "HELLO WORLD|   42|     r|  ab  |hell0 w0rld|012|or|1, 2|xy|xxx|1700000000|order 12345678901: ok"
     )
 
 
