@@ -12,11 +12,12 @@ the call it repeats and counts for nothing.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 
 from .context import RequestContext
-from .errors import invalid_request
-from .matching import quote
+from .errors import APIError, invalid_request
+from .matching import Condition, RegexTimeout, quote
 from .replies import Reply
 from .response_spec import GeneratedReply
 from .scenarios import Scenario, ScenarioSet
@@ -55,6 +56,8 @@ class ScenarioEngine:
         self.scenarios = scenarios
         self.calls: dict[str, int] = {}
         self.states: dict[str, str] = {}
+        self.lock = threading.Lock()
+        self.may_be_slow = any(_may_be_slow(scenario) for scenario in scenarios.scenarios)
 
     def replace(self, scenarios: ScenarioSet) -> None:
         """Answer from a new set of loaded scenarios from now on (added ones stay), with no calls and no states."""
@@ -95,6 +98,7 @@ class ScenarioEngine:
         front = [*self.added, *self.recorded]
         combined = [*front, *self.loaded.scenarios]
         self.scenarios = ScenarioSet(combined, self.loaded.declared_models) if front else self.loaded
+        self.may_be_slow = any(_may_be_slow(scenario) for scenario in self.scenarios.scenarios)
 
     def reset(self) -> None:
         """Forget call counts and states, as if no request had been answered."""
@@ -102,17 +106,21 @@ class ScenarioEngine:
         self.states.clear()
 
     def select(self, ctx: RequestContext) -> Selection | None:
-        """The answer to `ctx`, updating counts and states; `None` when no scenario answers."""
-        ctx.states = dict(self.states)
-        scenario = self._forced(ctx) or self._first_alive_match(ctx)
-        if scenario is None:
-            return None
-        count = self.calls.get(scenario.name, 0)
-        if scenario.retries == "same_call" and _is_retry(ctx) and count > 0:
-            return Selection(scenario, _resolve(scenario, count, ctx), count)
-        self.calls[scenario.name] = count + 1
-        self.states.update(scenario.set_state)
-        return Selection(scenario, _resolve(scenario, count + 1, ctx), count + 1)
+        """The answer to `ctx`, updating counts and states; `None` when no scenario answers. Requests are answered
+        in worker threads: the choice and the counts it moves happen under a lock, one request at a time; the
+        templates are rendered outside it."""
+        with self.lock:
+            ctx.states = dict(self.states)
+            scenario = self._forced(ctx) or self._first_alive_match(ctx)
+            if scenario is None:
+                return None
+            count = self.calls.get(scenario.name, 0)
+            if scenario.retries == "same_call" and _is_retry(ctx) and count > 0:
+                call = count
+            else:
+                call = self.calls[scenario.name] = count + 1
+                self.states.update(scenario.set_state)
+        return Selection(scenario, _resolve(scenario, call, ctx), call)
 
     def _forced(self, ctx: RequestContext) -> Scenario | None:
         name = ctx.headers.get(SCENARIO_HEADER)
@@ -129,7 +137,7 @@ class ScenarioEngine:
 
     def _first_alive_match(self, ctx: RequestContext) -> Scenario | None:
         for scenario in self.scenarios.candidates(ctx):
-            if self._alive(scenario) and scenario.matches(ctx):
+            if self._alive(scenario) and _matches(scenario, ctx):
                 return scenario
         return None
 
@@ -143,7 +151,7 @@ class ScenarioEngine:
         ctx.states = dict(self.states)
         misses = []
         for scenario in self.scenarios.scenarios:
-            reasons = [condition.explain(ctx) for condition in scenario.conditions if not condition.holds(ctx)]
+            reasons = [condition.explain(ctx) for condition in scenario.conditions if not _holds(condition, ctx)]
             if not self._alive(scenario):
                 reasons.append(f"it has answered its {scenario.times} time(s) already (times: {scenario.times})")
             if reasons:
@@ -183,6 +191,35 @@ def describe_request(ctx: RequestContext) -> str:
     if ctx.stream:
         parts.append("stream true")
     return ", ".join(parts)
+
+
+def _may_be_slow(scenario: Scenario) -> bool:
+    """Whether answering with this scenario can take long (up to `limits.WORK_SECONDS` a step): a `regex` to match,
+    templates to render, or a generated answer."""
+    return scenario.uses_regex or any(isinstance(reply, TemplatedReply | GeneratedReply) for reply in scenario.replies)
+
+
+def _matches(scenario: Scenario, ctx: RequestContext) -> bool:
+    """Whether the scenario matches; a regular expression that runs past its time cap is the scenario's failure,
+    answered as a 500 naming it (as a failing template is), not a silent miss that another scenario would answer."""
+    try:
+        return scenario.matches(ctx)
+    except RegexTimeout as exc:
+        raise APIError(
+            500,
+            f"The regex {quote(exc.pattern, 80)} of scenario '{scenario.name}' ({scenario.source}) {exc} on this "
+            "request; nested repeats such as (a+)+ or overlapping alternatives such as (a|a)+ take exponential time.",
+            type="server_error",
+            code="regex_timeout",
+            headers={"x-should-retry": "false"},
+        ) from None
+
+
+def _holds(condition: Condition, ctx: RequestContext) -> bool:
+    try:
+        return condition.holds(ctx)
+    except RegexTimeout:  # in a near-miss report, a condition that could not be decided did not hold
+        return False
 
 
 def _resolve(scenario: Scenario, call: int, ctx: RequestContext) -> Reply:

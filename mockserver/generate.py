@@ -7,6 +7,14 @@ branch of an `anyOf` that does not recurse and the fewest array items allowed), 
 `date-time`, `time`, `duration`, `uri`, `uuid`, `hostname`, `ipv4`, `ipv6`), `pattern` (generated from the regex's
 parse tree and checked with `re.search`), `minLength`/`maxLength`, and numeric bounds with `multipleOf`.
 
+Bounded, so that no schema stalls the server: one string holds at most `MAX_STRING_CHARS` characters, one array
+`MAX_ARRAY_ITEMS` items, the whole value `MAX_VALUES` values and about `MAX_OUTPUT_BYTES` of JSON, and generating
+it takes at most `limits.WORK_SECONDS` of CPU. A schema that asks for more (`minLength: 1000000000`, `minItems:
+100000000`, a pattern repeating a character 10^8 times, 30 nested arrays of 5 items, an object whose required
+properties refer to itself) is refused (`SchemaRefused`), which a request answers with a 400 naming the schema's
+place, as the live API words an invalid schema ("Invalid schema for response_format 'x': In context=('properties',
+'a'), ...").
+
 Hand-written on purpose: `hypothesis-jsonschema` fails with current hypothesis and cannot follow recursive
 references, and a run-time dependency on faker (`jsf`) is heavy for what a test double needs; this module is one
 pass over the schema, microseconds a document, and seeded by the caller.
@@ -22,9 +30,15 @@ import string
 from typing import Any
 
 from .errors import invalid_request
+from .limits import Deadline, Pattern, RegexError, WorkTimeout, compile_regex, timed_search
 from .types import JSON, JSONObject
 
 _sre: Any = importlib.import_module("re._parser")
+
+MAX_STRING_CHARS = 100_000  # characters of one generated string (minLength, or a pattern's repeats, above: refused)
+MAX_ARRAY_ITEMS = 10_000  # items of one generated array, or properties of one object (minItems above: refused)
+MAX_OUTPUT_BYTES = 1 << 20  # JSON bytes of the whole generated value, roughly (a value past it: refused)
+MAX_VALUES = 20_000  # strings, numbers, objects... in the whole generated value (0.1-0.3 s of CPU)
 
 _MAX_DEPTH = 4  # past this many references followed on one path, choose what ends the recursion
 _HARD_DEPTH = 60  # nesting levels: a schema that cannot end gets null here
@@ -45,13 +59,29 @@ _SENTENCES = (
 )
 
 
-def generate_for_request(schema: JSON, rng: random.Random, *, param: str, what: str) -> JSON:
-    """`generate` for a schema from a request: one it cannot read is the client's mistake, a 400 naming it."""
+class SchemaRefused(Exception):
+    """A schema this generator will not produce a value for within its caps; `context` is where in the schema, in
+    the live API's form (`('properties', 'a', 'items')`)."""
+
+    def __init__(self, context: tuple[str, ...], problem: str) -> None:
+        shown = str(context) if len(context) <= 12 else str(context[:12])[:-1] + ", ...)"
+        super().__init__(f"In context={shown}, {problem}")
+        self.context = context
+        self.problem = problem
+
+
+def generate_for_request(
+    schema: JSON, rng: random.Random, *, param: str, what: str, code: str = "invalid_json_schema"
+) -> JSON:
+    """`generate` for a schema from a request: one it cannot read, or one past the caps, is the client's mistake:
+    a 400 naming it (`what`: `response_format 'name'` or `function 'name'`)."""
     try:
         return generate(schema, rng)
-    except (TypeError, ValueError, KeyError, AttributeError, IndexError, RecursionError) as exc:
+    except SchemaRefused as exc:
+        raise invalid_request(f"Invalid schema for {what}: {exc}.", param=param, code=code) from None
+    except (TypeError, ValueError, KeyError, AttributeError, IndexError, RecursionError, ArithmeticError) as exc:
         raise invalid_request(
-            f"Invalid schema for {what}: {type(exc).__name__}: {exc}.", param=param, code="invalid_json_schema"
+            f"Invalid schema for {what}: {type(exc).__name__}: {exc}.", param=param, code=code
         ) from None
 
 
@@ -64,9 +94,40 @@ class _Generator:
     def __init__(self, rng: random.Random, root: JSON) -> None:
         self.rng = rng
         self.root = root
+        self.deadline = Deadline()
+        self.spent = 0  # JSON bytes generated so far, roughly
+        self.values = 0
+        self.context: list[str] = []  # where in the schema the value being generated is
+
+    def refuse(self, problem: str) -> SchemaRefused:
+        return SchemaRefused(tuple(self.context), problem)
+
+    def spend(self, size: int) -> None:
+        self.spent += size
+        if self.spent > MAX_OUTPUT_BYTES:
+            raise self.refuse(
+                f"a value for this schema would be larger than {MAX_OUTPUT_BYTES} bytes, the most this server "
+                "generates (lower minItems, or make a recursive property optional)"
+            )
+        try:
+            self.deadline.check()
+        except WorkTimeout as exc:
+            raise self.refuse(
+                f"generating a value for this schema took more than {exc.seconds:g} s, the most this server spends"
+            ) from None
+
+    def within(self, *steps: str) -> _Within:
+        return _Within(self.context, steps)
 
     def value(self, schema: JSON, name: str, depth: int, level: int) -> JSON:
         """`depth`: references followed on the way here; `level`: nesting."""
+        self.values += 1
+        if self.values > MAX_VALUES:
+            raise self.refuse(
+                f"a value for this schema would hold more than {MAX_VALUES} values, the most this server generates "
+                "(lower minItems, or make a recursive property optional)"
+            )
+        self.spend(2)
         if schema is True or not isinstance(schema, dict) or level > _HARD_DEPTH:
             return self._untyped(name) if level <= _HARD_DEPTH else None
         level += 1
@@ -153,12 +214,18 @@ class _Generator:
             optional = key not in required
             if optional and (depth >= _MAX_DEPTH or self.rng.random() < 0.3):
                 continue
-            result[key] = self.value(sub, key, depth, level)
+            with self.within("properties", key):
+                self.spend(len(key) + 3)
+                result[key] = self.value(sub, key, depth, level)
         additional = schema.get("additionalProperties", True)
         for key in required:  # required names without a property schema
             if key not in result:
                 result[key] = self.value(additional if isinstance(additional, dict) else {}, key, depth, level)
         minimum = schema.get("minProperties")
+        if isinstance(minimum, int) and minimum > MAX_ARRAY_ITEMS:
+            raise self.refuse(
+                f"'minProperties' is {minimum}, more than the {MAX_ARRAY_ITEMS} properties this server generates"
+            )
         if isinstance(minimum, int) and additional is not False:
             index = 0
             while len(result) < minimum:
@@ -170,6 +237,8 @@ class _Generator:
 
     def _array(self, schema: JSONObject, name: str, depth: int, level: int) -> list[JSON]:
         low = _int(schema.get("minItems"), 0)
+        if low > MAX_ARRAY_ITEMS:
+            raise self.refuse(f"'minItems' is {low}, more than the {MAX_ARRAY_ITEMS} items this server generates")
         high = _int(schema.get("maxItems"), max(low, 3))
         given_prefix = schema.get("prefixItems")
         prefix: list[JSON] = given_prefix if isinstance(given_prefix, list) else []
@@ -185,7 +254,8 @@ class _Generator:
             attempts += 1
             index = len(result)
             sub = prefix[index] if index < len(prefix) else items
-            value = self.value(sub, singular, depth, level)
+            with self.within("prefixItems" if index < len(prefix) else "items"):
+                value = self.value(sub, singular, depth, level)
             if schema.get("uniqueItems") and value in result:
                 continue
             result.append(value)
@@ -194,8 +264,17 @@ class _Generator:
     # -- scalars -------------------------------------------------------------------------------------------------
 
     def _string(self, schema: JSONObject, name: str) -> str:
+        text = self._unpaid_string(schema, name)
+        self.spend(len(text))
+        return text
+
+    def _unpaid_string(self, schema: JSONObject, name: str) -> str:
         low = _int(schema.get("minLength"), 0)
         high = _int(schema.get("maxLength"), 10_000)
+        if low > MAX_STRING_CHARS:
+            raise self.refuse(
+                f"'minLength' is {low}, more than the {MAX_STRING_CHARS} characters this server generates for a string"
+            )
         pattern = schema.get("pattern")
         if isinstance(pattern, str):
             return self._pattern_string(pattern, low, high)
@@ -212,26 +291,43 @@ class _Generator:
 
     def _pattern_string(self, pattern: str, low: int, high: int) -> str:
         try:
-            compiled = re.compile(pattern)
             tree = _sre.parse(pattern)
         except (re.error, RecursionError):
             return _FALLBACK_PATTERN_TEXT
+        try:
+            compiled = compile_regex(pattern)
+        except RegexError as exc:
+            raise self.refuse(f"'pattern' cannot be used: {exc}") from None
         for _ in range(20):
             try:
-                text = self._from_tree(tree)
+                text = self._from_tree(tree, [0])
             except (ValueError, RecursionError):
                 break
-            if compiled.search(text) and low <= len(text) <= high:
+            if low <= len(text) <= high and self._fits(compiled, text):
                 return text
         for candidate in (_FALLBACK_PATTERN_TEXT, "", "a", "0", "A1"):
-            if compiled.search(candidate) and low <= len(candidate) <= high:
+            if low <= len(candidate) <= high and self._fits(compiled, candidate):
                 return candidate
         return _FALLBACK_PATTERN_TEXT
 
-    def _from_tree(self, tree: Any) -> str:
+    def _fits(self, compiled: Pattern, text: str) -> bool:
+        try:
+            return timed_search(compiled, text, self.deadline.left()) is not None
+        except WorkTimeout:
+            return False
+
+    def _from_tree(self, tree: Any, built: list[int]) -> str:
+        """A string the parse tree matches; `built[0]` counts the characters made so far, against the cap."""
         out: list[str] = []
         for op, arg in tree:
+            built[0] += 1
             kind = str(op)
+            if kind in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT"):
+                built[0] += arg[0]
+            if built[0] > MAX_STRING_CHARS:
+                raise self.refuse(
+                    f"'pattern' requires strings longer than the {MAX_STRING_CHARS} characters this server generates"
+                )
             if kind == "LITERAL":
                 out.append(chr(arg))
             elif kind == "NOT_LITERAL":
@@ -244,13 +340,13 @@ class _Generator:
                 low, high, sub = arg
                 high = min(high, low + 3) if high != _sre.MAXREPEAT else low + 3
                 count = self.rng.randint(low, max(low, high if low else max(1, min(high, 3))))
-                out.extend(self._from_tree(sub) for _ in range(count))
+                out.extend(self._from_tree(sub, built) for _ in range(count))
             elif kind == "SUBPATTERN":
-                out.append(self._from_tree(arg[-1]))
+                out.append(self._from_tree(arg[-1], built))
             elif kind == "ATOMIC_GROUP":
-                out.append(self._from_tree(arg))
+                out.append(self._from_tree(arg, built))
             elif kind == "BRANCH":
-                out.append(self._from_tree(self.rng.choice(arg[1])))
+                out.append(self._from_tree(self.rng.choice(arg[1]), built))
             elif kind in ("AT", "ASSERT", "ASSERT_NOT"):
                 continue
             else:
@@ -294,6 +390,11 @@ class _Generator:
         if low is not None and guess < low:
             guess = low
         multiple = _num(schema.get("multipleOf"))
+        if multiple and not math.isfinite(guess / multiple):
+            raise self.refuse(
+                f"no multiple of {multiple:g} near {guess:g} can be represented: 'multipleOf' is too small for the "
+                "bounds"
+            )
         if multiple:
             guess = _multiple_near(guess, multiple, low, high, ex_low, ex_high)
         if integer:
@@ -302,6 +403,22 @@ class _Generator:
 
     def _untyped(self, name: str) -> JSON:
         return _named_string(name, self.rng)
+
+
+class _Within:
+    """`with generator.within("properties", "a"):` the value generated inside is at that place in the schema."""
+
+    __slots__ = ("context", "steps")
+
+    def __init__(self, context: list[str], steps: tuple[str, ...]) -> None:
+        self.context = context
+        self.steps = steps
+
+    def __enter__(self) -> None:
+        self.context.extend(self.steps)
+
+    def __exit__(self, *exc: object) -> None:
+        del self.context[-len(self.steps) :]
 
 
 def _merge(base: JSONObject, extra: JSONObject) -> JSONObject:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from .context import RequestContext
 from .errors import InvalidSpec
+from .limits import Pattern, RegexError, WorkTimeout, compile_regex, timed_search
 from .types import JSON, Where
 
 Test = Callable[[RequestContext], bool]
@@ -87,10 +88,10 @@ def compile_text(spec: JSON, where: Where, *, shorthand: str) -> tuple[TextTest,
 def _text_test(operator: str, value: str, ignore_case: bool, where: Where) -> TextTest:
     if operator == "regex":
         try:
-            pattern = re.compile(value, re.IGNORECASE if ignore_case else 0)
-        except re.error as exc:
+            pattern = compile_regex(value, ignore_case=ignore_case)
+        except RegexError as exc:
             raise InvalidSpec(where, f"invalid regular expression {value!r}: {exc}") from None
-        return lambda text: pattern.search(text) is not None
+        return lambda text: _searched(pattern, value, text)
     wanted = value.casefold() if ignore_case else value
     fold: Callable[[str], str] = str.casefold if ignore_case else str
     if operator == "contains":
@@ -98,6 +99,21 @@ def _text_test(operator: str, value: str, ignore_case: bool, where: Where) -> Te
     if operator == "startswith":
         return lambda text: fold(text).startswith(wanted)
     return lambda text: fold(text) == wanted
+
+
+class RegexTimeout(WorkTimeout):
+    """A scenario's regular expression ran past its time cap on a request's text."""
+
+    def __init__(self, pattern: str, seconds: float) -> None:
+        super().__init__(seconds)
+        self.pattern = pattern
+
+
+def _searched(pattern: Pattern, source: str, text: str) -> bool:
+    try:
+        return timed_search(pattern, text) is not None
+    except WorkTimeout as exc:
+        raise RegexTimeout(source, exc.seconds) from None
 
 
 def _reject_unknown(spec: Mapping[str, JSON], known: tuple[str, ...], where: Where, what: str) -> None:

@@ -15,6 +15,7 @@ wrong.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,11 +24,14 @@ from typing import Literal
 from .candidates import CandidateIndex
 from .context import RequestContext
 from .errors import InvalidSpec, ScenarioFileError
+from .limits import WORK_SECONDS, nested_quantifier
 from .matching import Condition, compile_match, unknown_key_message
 from .replies import ModelReply
 from .response_spec import ReplySource, compile_response
 from .types import JSON, Where
 from .yamlfile import YamlDocument, check_file_size, load_yaml
+
+logger = logging.getLogger("mockserver")
 
 SCENARIO_KEYS = (
     "name",
@@ -62,6 +66,7 @@ class Scenario:
     priority: int = 0
     retries: Literal["new_call", "same_call"] = "new_call"
     set_state: Mapping[str, str] = field(default_factory=dict)
+    uses_regex: bool = False  # a `regex` condition: matching it can take up to `limits.WORK_SECONDS`
 
     @property
     def reply(self) -> ReplySource:
@@ -253,6 +258,7 @@ def compile_scenario(raw: JSON, where: Where, document: YamlDocument) -> Scenari
     if not isinstance(name, str) or not name.strip():
         raise InvalidSpec((*where, "name") if "name" in raw else where, "every scenario needs a non-empty 'name'")
     description = raw.get("description")
+    uses_regex = _regexes_in(raw.get("match"), (*where, "match"), document)
     return Scenario(
         name=name,
         conditions=compile_match(raw.get("match"), (*where, "match")),
@@ -264,7 +270,32 @@ def compile_scenario(raw: JSON, where: Where, document: YamlDocument) -> Scenari
         priority=_integer(raw, "priority", where, default=0),
         retries=_retries(raw, where),
         set_state=_set_state(raw, where),
+        uses_regex=uses_regex,
     )
+
+
+def _regexes_in(match: JSON, where: Where, document: YamlDocument) -> bool:
+    """Whether a `match` block holds a `regex`; a warning, with `file:line`, for each one that repeats a repeated
+    group: such a pattern can take exponential time on a text that almost matches (each match is stopped at
+    `limits.WORK_SECONDS`)."""
+    found = False
+    if isinstance(match, Mapping):
+        for key, value in match.items():
+            if key == "regex" and isinstance(value, str):
+                found = True
+                if nested_quantifier(value):
+                    position = document.position_of((*where, key))
+                    logger.warning(
+                        "%s:%d: the regex %r repeats a group that itself repeats; on a text that almost matches it "
+                        "can take exponential time (each match is stopped after %g s, answering a 500)",
+                        document.filename, position.line, value, WORK_SECONDS,
+                    )  # fmt: skip
+            else:
+                found = _regexes_in(value, (*where, str(key)), document) or found
+    elif isinstance(match, list):
+        for index, item in enumerate(match):
+            found = _regexes_in(item, (*where, index), document) or found
+    return found
 
 
 def _compile_replies(raw: Mapping[str, JSON], where: Where, name: str, base_dir: Path) -> tuple[ReplySource, ...]:

@@ -6,6 +6,7 @@ stored responses and conversations, and the request journal.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
@@ -35,6 +36,11 @@ if TYPE_CHECKING:
 
 STRICT_HEADER = "x-mock-strict"
 Clock = Callable[[], float]
+
+
+def _generates(ctx: RequestContext) -> bool:
+    """Whether the default responder would generate JSON from a schema for this request."""
+    return bool(ctx.body.get("tools")) or ctx.text_format.get("type") == "json_schema"
 
 
 def _proxy_for(service: MockService) -> Proxy:
@@ -112,6 +118,16 @@ class MockService:
         if self.settings.strict or ctx.headers.get(STRICT_HEADER, "").lower() in ("1", "true", "yes"):
             raise invalid_request(self.engine.explain(ctx), code="no_scenario_matched")
         return default_reply(ctx, self.settings.seed), None
+
+    async def reply_off_loop(self, ctx: RequestContext) -> tuple[Reply, str | None]:
+        """`reply_for`, in a worker thread when it may take long: matching a `regex`, rendering templates and
+        generating structured output or tool arguments are bounded (`limits`), but can still take up to a second,
+        and the event loop must keep answering other clients meanwhile. The rest is answered at once: the hop costs
+        a few tens of microseconds, and a client that closes its sending side after the request (as `nc -N` does)
+        is taken by uvicorn for gone once the handler waits."""
+        if self.engine.may_be_slow or _generates(ctx):
+            return await asyncio.to_thread(self.reply_for, ctx)
+        return self.reply_for(ctx)
 
     def clear_state(self) -> None:
         """Forget stored responses, conversations, call counts, states, the journal and the prompt cache."""

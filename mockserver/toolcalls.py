@@ -123,7 +123,10 @@ def _call(tool: JSONObject, ctx: RequestContext, rng: random.Random) -> JSONObje
         return {"type": "custom_tool_call", "call_id": call_id, "input": _custom_input(ctx), "name": name}
     parameters = tool.get("parameters")
     schema: JSON = parameters if isinstance(parameters, dict) else {"type": "object", "properties": {}}
-    arguments = generate_for_request(schema, rng, param="tools", what=f"the parameters of tool '{name}'")
+    index = next((i for i, offered in enumerate(ctx.body.get("tools") or ()) if offered is tool), 0)
+    arguments = generate_for_request(
+        schema, rng, param=f"tools[{index}].parameters", what=f"function '{name}'", code="invalid_function_parameters"
+    )
     if isinstance(arguments, dict) and isinstance(schema, dict):
         _fill_from_message(arguments, schema, ctx.last_user_text)
     return {"type": "function_call", "name": name, "arguments": json.dumps(arguments, ensure_ascii=False)}

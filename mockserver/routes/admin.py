@@ -17,7 +17,7 @@ call must carry it in `x-mock-admin-token`.
 
 from __future__ import annotations
 
-import json
+import asyncio
 import secrets
 
 from starlette.requests import Request
@@ -27,7 +27,7 @@ from ..errors import APIError, InvalidSpec, invalid_request, refused
 from ..scenarios import Scenario, compile_scenario
 from ..verdicts import findings, verdict
 from ..yamlfile import YamlDocument
-from .common import JSONBody, read_json_object, service_of
+from .common import JSONBody, parse_json, read_json_object, service_of
 
 TOKEN_HEADER = "x-mock-admin-token"
 _LOOPBACK = ("127.", "::1", "localhost", "testclient")
@@ -89,8 +89,8 @@ async def add_scenarios(request: Request) -> Response:
 
 async def _read_any_json(request: Request) -> object:
     try:
-        return json.loads(await request.body())
-    except ValueError:
+        return parse_json(await request.body())
+    except (ValueError, UnicodeError):
         raise invalid_request(
             'The body must be JSON: a scenario, a list of scenarios or {"scenarios": [...]}.'
         ) from None
@@ -138,11 +138,11 @@ async def explain_request(request: Request) -> Response:
     try:
         ctx = service.admit(body, dict(request.headers))
     except APIError as refusal:
-        return JSONBody(
-            {"matched": None, "refused": refusal.body(), "status": refusal.status, "report": refused(refusal)}
-        )
-    scenario = service.engine.would_answer(ctx)
-    return JSONBody({"matched": scenario.name if scenario else None, "report": service.engine.explain(ctx)})
+        answer = {"matched": None, "status": refusal.status, "refused": refusal.body(), "report": refused(refusal)}
+        return JSONBody(answer)
+    scenario = await asyncio.to_thread(service.engine.would_answer, ctx)  # off the event loop, as creates are
+    report = await asyncio.to_thread(service.engine.explain, ctx)
+    return JSONBody({"matched": scenario.name if scenario else None, "report": report})
 
 
 async def reset(request: Request) -> Response:

@@ -89,7 +89,7 @@ async def read_json_object(request: Request, limit: int) -> JSONObject:
         )
     raw = await _read_limited(request, limit)
     try:
-        body = _parse(raw)
+        body = parse_json(raw)
         if raw.count(b"[") + raw.count(b"{") > MAX_NESTING and _depth(body) > MAX_NESTING:
             raise RecursionError
     except RecursionError:  # answering would recurse as deep again (matching, rendering, the journal)
@@ -97,12 +97,11 @@ async def read_json_object(request: Request, limit: int) -> JSONObject:
             f"We could not parse the JSON body of your request: it nests arrays and objects more than "
             f"{MAX_NESTING} levels deep."
         ) from None
-    except (ValueError, UnicodeDecodeError) as exc:
-        detail = (
-            f" ({exc.msg} at line {exc.lineno} column {exc.colno})" if isinstance(exc, json.JSONDecodeError) else ""
-        )
+    except (ValueError, UnicodeError) as exc:
         raise invalid_request(
-            "We could not parse the JSON body of your request" + detail + ". (HINT: This likely means you aren't "
+            "We could not parse the JSON body of your request"
+            + _parse_problem(exc)
+            + ". (HINT: This likely means you aren't "
             "using your HTTP library correctly. The OpenAI API expects a JSON payload, but what was sent was not "
             "valid JSON.)"
         ) from None
@@ -114,13 +113,51 @@ async def read_json_object(request: Request, limit: int) -> JSONObject:
     return body
 
 
-def _parse(raw: bytes) -> Any:
-    """orjson for the bodies it accepts; the standard library for the rest, which names what is wrong (and reads
-    what orjson refuses but JSON allows: integers past 64 bits, UTF-16 and UTF-32 bodies)."""
+class LoneSurrogate(ValueError):
+    """A string escapes half of a UTF-16 surrogate pair (`"\\ud800"`): valid JSON text, but not Unicode, so no
+    answer, journal entry or stored copy could encode it."""
+
+    reason = "a string holds a lone UTF-16 surrogate escape, which is not a Unicode character"
+
+
+def _parse_problem(exc: Exception) -> str:
+    if isinstance(exc, json.JSONDecodeError):
+        return f" ({exc.msg} at line {exc.lineno} column {exc.colno})"
+    if isinstance(exc, LoneSurrogate):
+        return f" ({exc.reason})"
+    return ""
+
+
+def parse_json(raw: bytes) -> Any:
+    """Any JSON value (`ValueError` or `UnicodeError` when it is not one): orjson for the bodies it accepts; the
+    standard library for the rest, which names what is wrong (and reads what orjson refuses but JSON allows: integers
+    past 64 bits, UTF-16 and UTF-32 bodies). orjson refuses lone surrogates; the standard library reads them, so
+    what it returns is checked for them."""
     try:
         return orjson.loads(raw)
     except orjson.JSONDecodeError:
-        return json.loads(raw, parse_constant=_reject_constant)
+        body = json.loads(raw, parse_constant=_reject_constant)
+        if _has_lone_surrogate(body):
+            raise LoneSurrogate from None
+        return body
+
+
+def _has_lone_surrogate(value: object) -> bool:
+    """Whether any string in `value` (keys included) cannot be encoded as UTF-8, checked iteratively."""
+    pending: list[object] = [value]
+    while pending:
+        node = pending.pop()
+        if isinstance(node, str):
+            try:
+                node.encode("utf-8")
+            except UnicodeEncodeError:
+                return True
+        elif isinstance(node, dict):
+            pending.extend(node.keys())
+            pending.extend(node.values())
+        elif isinstance(node, list):
+            pending.extend(node)
+    return False
 
 
 async def _read_limited(request: Request, limit: int) -> bytes:

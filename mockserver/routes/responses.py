@@ -68,7 +68,7 @@ async def create_response(request: Request) -> Response:
         return relayed
     ctx = service.admit(body, headers)
     overrides = read_overrides(ctx.headers)
-    reply, scenario = (overrides.error, None) if overrides.error else service.reply_for(ctx)
+    reply, scenario = (overrides.error, None) if overrides.error else await service.reply_off_loop(ctx)
     delivery, faults = service.delivery.resolve(reply.delivery, overrides)
     reply = drawn_error(faults) or reply
     if entry is not None:
