@@ -60,7 +60,9 @@ HEADERS = {
     "cut": {"x-mock-fault": f"{{cut: {{after_events: {CUT_AFTER_EVENTS}}}}}"},
     "error_event": {"x-mock-fault": "{error_event: {after_events: 2}}"},
     "rate_limit": {"x-mock-error": "{preset: rate_limit, should_retry: false}"},
-    "drop": {"x-mock-stream": "{gap: 20}"},
+    # Paced slowly enough that a client slowed down by a busy machine still leaves (after two events) long before the
+    # server could have sent the rest: at 20 ms a gap, a client late by a quarter second found the stream complete.
+    "drop": {"x-mock-stream": "{gap: 500}"},
 }
 WATCHED_LOGGERS = ("uvicorn", "uvicorn.error", "mockserver", "asyncio")
 
