@@ -52,7 +52,7 @@ async def create_response(request: Request) -> Response:
     entry = journal_entry(request)
     body = await read_json_object(request, service.settings.max_body_bytes)
     if entry is not None:
-        entry.body = body
+        service.journal.keep_body(entry, body)
         entry.streamed = body.get("stream") is True
     proxy = service.proxy
     reported = proxy is not None and proxy.reports_requests  # forwarded as it is, its findings reported
