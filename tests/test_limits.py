@@ -1,11 +1,13 @@
 """What one client may cost the server, in bytes and in time: a request's head is bounded in size (431) and in the
 time it may take (408, or the connection closed), an idle connection is closed, the journal is bounded in bytes, and
-memory stays bounded under large headers and bodies. Both of uvicorn's HTTP parsers (httptools, h11) are checked."""
+memory stays bounded under large headers and bodies. Both of uvicorn's HTTP parsers (httptools, h11) are checked. And
+what a client puts in a query string (a key sent as `?api_key=`) stays out of the logs."""
 
 from __future__ import annotations
 
 import json
 import select
+import signal
 import socket
 import subprocess
 import sys
@@ -18,11 +20,13 @@ import pytest
 
 from mockserver import MockServer, Settings, connections
 from mockserver.journal import KEEP_CHARS, SHORTENED_KEY, Journal
+from tests.conftest import FIXTURES
 from tests.test_shutdown import read_line
 
 ROOT = Path(__file__).resolve().parent.parent
 AUTH = b"Authorization: Bearer sk-test\r\n"
 TIMEOUT = 30
+UPSTREAM_SCENARIOS = FIXTURES / "scenarios" / "upstream.yaml"
 
 
 @pytest.fixture(params=["httptools", "h11"])
@@ -271,3 +275,34 @@ def test_memory_stays_bounded_under_large_headers_and_bodies() -> None:
     assert after < baseline + 150, (baseline, after)
     assert peak < baseline + 400, (baseline, peak)
     assert len(journal.content) < 2_000_000
+
+
+# ---------------------------------------------------------------- query strings in the logs
+
+
+def test_query_values_stay_out_of_the_logs_of_a_forwarding_server(tmp_path: Path) -> None:
+    secret = "sk-in-the-query-0123456789SECRET"
+    upstream_settings = Settings(port=0, log_level="warning", scenario_paths=(UPSTREAM_SCENARIOS,))
+    with MockServer(upstream_settings) as upstream:
+        command = [sys.executable, "-m", "mockserver", "serve", "--port", "0", "--log-level", "debug"]
+        command += ["--upstream", upstream.base_url, "--record", str(tmp_path / "session.yaml")]
+        process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            base = read_line(process.stdout, 30).split("listening on ", 1)[1].split()[0]
+            with httpx.Client(base_url=base, headers={"Authorization": "Bearer sk-test"}, timeout=TIMEOUT) as client:
+                listed = client.get("/models", params={"api_key": secret, "limit": "5"})
+                created = client.post(
+                    "/responses", params={"api_key": secret}, json={"model": "gpt-4.1", "input": "hi"}
+                )
+                missing = client.get("/responses/resp_unknown/input_items", params={"api_key": secret})
+            process.send_signal(signal.SIGTERM)
+            stdout, stderr = process.communicate(timeout=10)
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.communicate()
+
+    assert [listed.status_code, created.status_code, missing.status_code] == [200, 200, 404]
+    logs = stdout + stderr
+    assert "GET /v1/models?api_key=***&limit=*** HTTP/1.1" in logs  # the access log was on, its queries redacted
+    assert secret not in logs and secret[-12:] not in logs
