@@ -13,6 +13,8 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -27,6 +29,38 @@ ROOT = Path(__file__).resolve().parent.parent
 AUTH = b"Authorization: Bearer sk-test\r\n"
 TIMEOUT = 30
 UPSTREAM_SCENARIOS = FIXTURES / "scenarios" / "upstream.yaml"
+
+
+@dataclass
+class Served:
+    """A `mockserver serve` process, its base URL (`…/v1`), and once it has stopped, what it wrote."""
+
+    process: subprocess.Popen[str]
+    base_url: str
+    output: str = ""
+
+    @property
+    def port(self) -> int:
+        return int(self.base_url.rsplit(":", 1)[1].split("/")[0])
+
+
+@contextmanager
+def serving(*options: str) -> Iterator[Served]:
+    """`mockserver serve --port 0 OPTIONS` in a subprocess, stopped with SIGTERM when the block ends."""
+    command = [sys.executable, "-m", "mockserver", "serve", "--port", "0", *options]
+    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        line = read_line(process.stdout, 30)
+        assert "listening on http://" in line, line
+        served = Served(process, line.split("listening on ", 1)[1].split()[0])
+        yield served
+        process.send_signal(signal.SIGTERM)
+        stdout, stderr = process.communicate(timeout=10)
+        served.output = stdout + stderr
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
 
 
 @pytest.fixture(params=["httptools", "h11"])
@@ -245,13 +279,10 @@ def vm_mib(pid: int, key: str) -> float:
 
 @pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads /proc")
 def test_memory_stays_bounded_under_large_headers_and_bodies() -> None:
-    command = [sys.executable, "-m", "mockserver", "serve", "--port", "0", "--log-level", "warning"]
-    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        line = read_line(process.stdout, 30)
-        port = int(line.split("/v1")[0].rsplit(":", 1)[1])
+    with serving("--log-level", "warning") as served:
+        pid, port = served.process.pid, served.port
         assert status_of(exchange(port, models_request())) == 200
-        baseline = vm_mib(process.pid, "VmRSS")
+        baseline = vm_mib(pid, "VmRSS")
 
         huge_header = models_request(b"X-Big: " + b"a" * 5_000_000 + b"\r\n")
         assert {status_of(exchange(port, huge_header)) for _ in range(40)} == {431}
@@ -263,11 +294,8 @@ def test_memory_stays_bounded_under_large_headers_and_bodies() -> None:
         assert {status_of(exchange(port, head, body)) for _ in range(20)} == {400}
         too_large = head.replace(b"Content-Length: %d" % len(body), b"Content-Length: 20000000")
         assert {status_of(exchange(port, too_large, b"x" * 20_000_000)) for _ in range(5)} == {413}
-        journal = httpx.get(f"http://127.0.0.1:{port}/__mock__/journal", timeout=TIMEOUT)
-        after, peak = vm_mib(process.pid, "VmRSS"), vm_mib(process.pid, "VmHWM")
-    finally:
-        process.kill()
-        process.communicate()
+        journal = httpx.get(served.base_url.removesuffix("/v1") + "/__mock__/journal", timeout=TIMEOUT)
+        after, peak = vm_mib(pid, "VmRSS"), vm_mib(pid, "VmHWM")
 
     print(f"\nRSS {baseline:.0f} MiB at the start, {after:.0f} after, {peak:.0f} at the peak")
     # Before the bounds: 735 MiB after, 1,341 at the peak, and a 635 MB journal. The margins are wide: the allocator
@@ -284,25 +312,18 @@ def test_query_values_stay_out_of_the_logs_of_a_forwarding_server(tmp_path: Path
     secret = "sk-in-the-query-0123456789SECRET"
     upstream_settings = Settings(port=0, log_level="warning", scenario_paths=(UPSTREAM_SCENARIOS,))
     with MockServer(upstream_settings) as upstream:
-        command = [sys.executable, "-m", "mockserver", "serve", "--port", "0", "--log-level", "debug"]
-        command += ["--upstream", upstream.base_url, "--record", str(tmp_path / "session.yaml")]
-        process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        try:
-            base = read_line(process.stdout, 30).split("listening on ", 1)[1].split()[0]
-            with httpx.Client(base_url=base, headers={"Authorization": "Bearer sk-test"}, timeout=TIMEOUT) as client:
-                listed = client.get("/models", params={"api_key": secret, "limit": "5"})
-                created = client.post(
-                    "/responses", params={"api_key": secret}, json={"model": "gpt-4.1", "input": "hi"}
-                )
-                missing = client.get("/responses/resp_unknown/input_items", params={"api_key": secret})
-            process.send_signal(signal.SIGTERM)
-            stdout, stderr = process.communicate(timeout=10)
-        finally:
-            if process.poll() is None:
-                process.kill()
-                process.communicate()
+        options = ("--log-level", "debug", "--upstream", upstream.base_url, "--record", str(tmp_path / "session.yaml"))
+        with (
+            serving(*options) as served,
+            httpx.Client(
+                base_url=served.base_url, headers={"Authorization": "Bearer sk-test"}, timeout=TIMEOUT
+            ) as client,
+        ):
+            listed = client.get("/models", params={"api_key": secret, "limit": "5"})
+            created = client.post("/responses", params={"api_key": secret}, json={"model": "gpt-4.1", "input": "hi"})
+            missing = client.get("/responses/resp_unknown/input_items", params={"api_key": secret})
 
     assert [listed.status_code, created.status_code, missing.status_code] == [200, 200, 404]
-    logs = stdout + stderr
+    logs = served.output
     assert "GET /v1/models?api_key=***&limit=*** HTTP/1.1" in logs  # the access log was on, its queries redacted
     assert secret not in logs and secret[-12:] not in logs

@@ -2,21 +2,15 @@
 
 from __future__ import annotations
 
-import signal
-import subprocess
-import sys
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
 import pytest
 
 from mockserver.store import MemoryStore, SqliteStore, Store
-from tests.test_shutdown import read_line
-
-ROOT = Path(__file__).resolve().parent.parent
+from tests.test_limits import serving
 
 
 @pytest.fixture(params=["memory", "sqlite"])
@@ -107,26 +101,6 @@ WRITES_PER_WRITER = 50
 AUTH = {"Authorization": "Bearer sk-test"}
 
 
-@contextmanager
-def state_server(state: Path) -> Iterator[str]:
-    """`mockserver serve --state FILE` in a subprocess on a free port; yields its base URL (`…/v1`)."""
-    command = [sys.executable, "-m", "mockserver", "serve", "--port", "0", "--state", str(state)]
-    process = subprocess.Popen(
-        [*command, "--log-level", "warning"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-    )
-    try:
-        line = read_line(process.stdout, 30)
-        assert "listening on http://" in line, line
-        yield line.split("listening on ", 1)[1].split()[0]
-    finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.communicate(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.communicate()
-
-
 def all_item_ids(client: httpx.Client, conversation_id: str) -> list[str]:
     ids: list[str] = []
     after: str | None = None
@@ -141,8 +115,8 @@ def all_item_ids(client: httpx.Client, conversation_id: str) -> list[str]:
 
 def test_two_servers_sharing_a_state_file_keep_every_acknowledged_write(tmp_path: Path) -> None:
     state = tmp_path / "state.sqlite"
-    with state_server(state) as first, state_server(state) as second:
-        bases = (first, second)
+    with serving("--state", str(state)) as first, serving("--state", str(state)) as second:
+        bases = (first.base_url, second.base_url)
         clients = [httpx.Client(base_url=base, headers=AUTH, timeout=60) for base in bases]
         conversation_id = clients[0].post("/conversations", json={}).json()["id"]
         acknowledged: list[list[str]] = [[] for _ in range(WRITERS)]
