@@ -6,10 +6,10 @@ a connection that sends a byte now and then stays open for ever ("slowloris"). T
 with two bounds more:
 
     max_header_bytes     the request line and headers; past it a 431 (with the API's error body), connection closed
-    header_timeout_s     from a connection's start, or the end of its last answer, to a complete request head; past
-                         it the connection is closed (after a 408 if part of a request had arrived)
+    header_timeout_s     from a connection's start, or from the first bytes of a later request, to its complete
+                         head; past it the connection is closed (after a 408 if part of a request had arrived)
 
-Between requests uvicorn's keep-alive timeout closes an idle connection (`keepalive_timeout_s`). `X-Forwarded-For`
+Between requests uvicorn's keep-alive timeout closes an idle connection (`idle_timeout_s`). `X-Forwarded-For`
 is believed only from the addresses the user names (`--forwarded-allow-ips`): uvicorn's own default believes it from
 127.0.0.1, so any local process could claim any address. The access log (on at `--log-level debug`) shows a path's
 query values as `***`: a key sent as `?api_key=` stays out of the log.

@@ -327,3 +327,41 @@ def test_query_values_stay_out_of_the_logs_of_a_forwarding_server(tmp_path: Path
     logs = served.output
     assert "GET /v1/models?api_key=***&limit=*** HTTP/1.1" in logs  # the access log was on, its queries redacted
     assert secret not in logs and secret[-12:] not in logs
+
+
+# ---------------------------------------------------------------- the options
+
+
+def test_the_limits_come_from_options_and_the_environment() -> None:
+    from mockserver import cli
+    from mockserver.config import settings_from_env
+
+    env = settings_from_env(
+        {
+            "MOCKSERVER_MAX_HEADER_BYTES": "1000",
+            "MOCKSERVER_HEADER_TIMEOUT": "2.5",
+            "MOCKSERVER_IDLE_TIMEOUT": "7",
+            "MOCKSERVER_FORWARDED_ALLOW_IPS": "10.0.0.1",
+            "MOCKSERVER_JOURNAL_MAX_BYTES": "5000",
+            "MOCKSERVER_JOURNAL_ENTRY_BYTES": "100",
+        }
+    )
+    assert (env.max_header_bytes, env.header_timeout_s, env.idle_timeout_s, env.forwarded_allow_ips) == (
+        1000,
+        2.5,
+        7.0,
+        "10.0.0.1",
+    )
+    assert (env.journal_max_bytes, env.journal_entry_bytes) == (5000, 100)
+    options = ["--max-header-bytes", "1000", "--header-timeout", "2.5", "--idle-timeout", "7"]
+    args = cli._parser().parse_args(["serve", *options, "--forwarded-allow-ips", "*"])
+    assert cli._connection_options(args) == {
+        "max_header_bytes": 1000,
+        "header_timeout_s": 2.5,
+        "idle_timeout_s": 7.0,
+        "forwarded_allow_ips": "*",
+    }
+    with pytest.raises(ValueError, match="header timeout must be above 0 seconds"):
+        Settings(header_timeout_s=0)
+    with pytest.raises(ValueError, match="journal max bytes must be positive"):
+        Settings(journal_max_bytes=0)

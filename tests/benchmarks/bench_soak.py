@@ -65,6 +65,7 @@ HEADERS = {
     "drop": {"x-mock-stream": "{gap: 500}"},
 }
 WATCHED_LOGGERS = ("uvicorn", "uvicorn.error", "mockserver", "asyncio")
+SETTLE_S = 30.0  # for the last answers to be journaled and connections closed: seconds on a busy 2-core machine
 
 
 class LoopProbe:
@@ -400,7 +401,7 @@ def run_phase(server: MockServer, probe: LoopProbe, seconds: float, clients: int
     started = time.perf_counter()
     load = asyncio.run(run_clients(server.url, clients, seconds))
     elapsed = time.perf_counter() - started
-    wait_until(settled, 10)
+    wait_until(settled, SETTLE_S)
     entries = list(journal)
     ends = Counter(entry.stream_end for entry in entries if entry.stream_end)
     counted, answered_500, unfinished = (
@@ -410,12 +411,12 @@ def run_phase(server: MockServer, probe: LoopProbe, seconds: float, clients: int
     )
     del entries  # what is measured below is what the server (and httpx) still hold
     checked, mismatched = asyncio.run(read_back(server.url, load, clients))
-    wait_until(settled, 10)
+    wait_until(settled, SETTLE_S)
     rss_peak = rss_mib()
     load.stored.clear()  # the clients' copies
     load.streamed.clear()
     httpx.post(server.url + "/__mock__/reset", timeout=10).raise_for_status()
-    wait_until(lambda: server_tasks(probe) <= 1, 10)  # the clients' connections are closed: only uvicorn's own
+    wait_until(lambda: server_tasks(probe) <= 1, SETTLE_S)  # the clients' connections are closed: only uvicorn's own
     return Phase(
         seconds=elapsed,
         load=load,
