@@ -21,6 +21,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .config import Settings
+from .connections import head_size, head_too_large
 from .errors import APIError
 from .ids import IdSource
 from .journal import Entry, Journal, unfinished_end
@@ -98,16 +99,21 @@ class Envelope:
     stream the last event type it carried and whether it ended cleanly). One layer, because it runs for every
     request and every chunk sent."""
 
-    def __init__(self, app: ASGIApp, ids: IdSource, journal: Journal) -> None:
+    def __init__(self, app: ASGIApp, ids: IdSource, journal: Journal, max_header_bytes: int) -> None:
         self.app = app
         self.ids = ids
         self.journal = journal
+        self.max_header_bytes = max_header_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
+        handler = self.app
+        if head_size(scope) > self.max_header_bytes:  # a head that arrived whole (one read) passed the server's bound
+            error = head_too_large(self.max_header_bytes)
+            handler = JSONResponse(error.body(), status_code=error.status, headers=error.headers)
         entry: Entry | None = None
         if scope["path"].startswith("/v1/"):
             entry = scope[JOURNAL_ENTRY] = self.journal.open(
@@ -139,7 +145,7 @@ class Envelope:
             await send(message)
 
         try:
-            await self.app(scope, receive, send_enveloped)
+            await handler(scope, receive, send_enveloped)
         finally:
             if entry is not None:
                 entry.finished_at = time.time()
@@ -233,5 +239,5 @@ def create_app(
         exception_handlers={APIError: _api_error, HTTPException: _http_error, Exception: _unexpected_error},
     )
     app.state.service = service
-    app.add_middleware(Envelope, ids=service.ids, journal=service.journal)
+    app.add_middleware(Envelope, ids=service.ids, journal=service.journal, max_header_bytes=settings.max_header_bytes)
     return app

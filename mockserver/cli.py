@@ -88,6 +88,7 @@ def _parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
         help="time to receive a whole request body, else 408 (default 30; env MOCKSERVER_BODY_TIMEOUT)",
     )
+    _add_connection_options(serve)
     serve.add_argument(
         "--seed", type=int, help="seed for ids and default answers, so runs are reproducible (env MOCKSERVER_SEED)"
     )
@@ -102,6 +103,15 @@ def _parser() -> argparse.ArgumentParser:
     state.add_argument("--store-max-items", type=int, metavar="N", help="most stored documents, oldest evicted (10000)")
     state.add_argument("--store-max-bytes", type=int, metavar="N", help="most bytes stored in memory (256 MiB)")
     state.add_argument("--journal-size", type=int, metavar="N", help="requests kept in the journal (1000)")
+    state.add_argument(
+        "--journal-max-bytes", type=int, metavar="N", help="bytes of requests kept in the journal, oldest go (64 MiB)"
+    )
+    state.add_argument(
+        "--journal-entry-bytes",
+        type=int,
+        metavar="N",
+        help="bytes of one request's body (and of each header) kept in the journal, the rest cut (1 MiB)",
+    )
     state.add_argument(
         "--admin-token",
         metavar="TOKEN",
@@ -168,6 +178,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 profile=getattr(args, "profile", None),
                 max_body_bytes=getattr(args, "max_body_bytes", None),
                 body_timeout_s=getattr(args, "body_timeout", None),
+                **_connection_options(args),
                 allow_remote=getattr(args, "allow_remote", None),
                 seed=getattr(args, "seed", None),
                 strict=getattr(args, "strict", None),
@@ -178,6 +189,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 store_max_items=getattr(args, "store_max_items", None),
                 store_max_bytes=getattr(args, "store_max_bytes", None),
                 journal_size=getattr(args, "journal_size", None),
+                journal_max_bytes=getattr(args, "journal_max_bytes", None),
+                journal_entry_bytes=getattr(args, "journal_entry_bytes", None),
                 admin_token=getattr(args, "admin_token", None),
                 **_recording_options(args),
             )
@@ -212,6 +225,48 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
         return serve(settings, scenarios)
     return 2
+
+
+def _add_connection_options(serve: argparse.ArgumentParser) -> None:
+    """What one connection may cost, and whose X-Forwarded-For is believed (see `connections`)."""
+    group = serve.add_argument_group("connections")
+    group.add_argument(
+        "--max-header-bytes",
+        type=int,
+        metavar="N",
+        help="largest request line and headers, else 431 (default 64 KiB; env MOCKSERVER_MAX_HEADER_BYTES)",
+    )
+    group.add_argument(
+        "--header-timeout",
+        type=float,
+        metavar="SECONDS",
+        help="time to receive a request's line and headers, else the connection is closed (default 10; env "
+        "MOCKSERVER_HEADER_TIMEOUT)",
+    )
+    group.add_argument(
+        "--idle-timeout",
+        type=float,
+        metavar="SECONDS",
+        help="close a connection idle this long between requests (default 5; env MOCKSERVER_IDLE_TIMEOUT)",
+    )
+    group.add_argument(
+        "--forwarded-allow-ips",
+        metavar="IPS",
+        help="believe X-Forwarded-For from these proxies: comma-separated addresses or networks, * for any "
+        "(default: from none; env MOCKSERVER_FORWARDED_ALLOW_IPS)",
+    )
+
+
+_CONNECTION_OPTIONS = {
+    "max_header_bytes": "max_header_bytes",
+    "header_timeout": "header_timeout_s",
+    "idle_timeout": "idle_timeout_s",
+    "forwarded_allow_ips": "forwarded_allow_ips",
+}
+
+
+def _connection_options(args: argparse.Namespace) -> dict[str, object]:
+    return {setting: getattr(args, option, None) for option, setting in _CONNECTION_OPTIONS.items()}
 
 
 def _add_recording_options(serve: argparse.ArgumentParser) -> None:
@@ -394,9 +449,8 @@ def uvicorn_stack() -> str:
 
 def serve(settings: Settings, scenarios: ScenarioSet) -> int:
     """Run until Ctrl-C. The socket is bound first so that port 0 can print the port it got."""
-    import uvicorn
-
     from .app import create_app
+    from .connections import server_config
     from .hangs import Server
 
     family = socket.AF_INET6 if ":" in settings.host else socket.AF_INET
@@ -416,9 +470,9 @@ def serve(settings: Settings, scenarios: ScenarioSet) -> int:
     recordings = len(proxy.file.compiled) if proxy is not None else 0
     answers = _what_answers(settings, scenarios, recordings)
     print(f"mockserver listening on http://{host}:{port}/v1 ({uvicorn_stack()}) {answers}", flush=True)
-    config = uvicorn.Config(
+    config = server_config(
         app,
-        log_level=settings.log_level,
+        settings,
         access_log=settings.log_level in ("debug", "trace"),
         lifespan="on" if settings.watch else "off",
     )

@@ -16,8 +16,13 @@ DEFAULT_MAX_BODY_BYTES = 16 * 1024 * 1024
 DEFAULT_STORE_MAX_ITEMS = 10_000
 DEFAULT_STORE_MAX_BYTES = 256 * 1024 * 1024
 DEFAULT_JOURNAL_SIZE = 1000
+DEFAULT_JOURNAL_MAX_BYTES = 64 * 1024 * 1024
+DEFAULT_JOURNAL_ENTRY_BYTES = 1024 * 1024
 DEFAULT_BODY_TIMEOUT_S = 30.0
 FINDINGS_MODES = ("warn", "error")
+DEFAULT_MAX_HEADER_BYTES = 64 * 1024
+DEFAULT_HEADER_TIMEOUT_S = 10.0
+DEFAULT_IDLE_TIMEOUT_S = 5.0
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
 
 
@@ -42,6 +47,12 @@ class Settings:
     any_model: bool = False
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     body_timeout_s: float = DEFAULT_BODY_TIMEOUT_S  # to receive a whole request body, else 408
+    # Connections (see `connections`): a request's line and headers, the time to receive them, an idle connection;
+    # and the proxies whose X-Forwarded-For is believed (comma-separated addresses or networks, `*`; None: none).
+    max_header_bytes: int = DEFAULT_MAX_HEADER_BYTES
+    header_timeout_s: float = DEFAULT_HEADER_TIMEOUT_S
+    idle_timeout_s: float = DEFAULT_IDLE_TIMEOUT_S
+    forwarded_allow_ips: str | None = None
     allow_remote: bool = False  # `serve` on an address other than loopback needs this
     seed: int | None = None
     strict: bool = False
@@ -58,6 +69,8 @@ class Settings:
     store_max_items: int = DEFAULT_STORE_MAX_ITEMS
     store_max_bytes: int = DEFAULT_STORE_MAX_BYTES
     journal_size: int = DEFAULT_JOURNAL_SIZE
+    journal_max_bytes: int = DEFAULT_JOURNAL_MAX_BYTES  # all entries; the oldest go first past it
+    journal_entry_bytes: int = DEFAULT_JOURNAL_ENTRY_BYTES  # one request's body and headers, past it truncated
     admin_token: str | None = None
     # Record and replay (see `proxy`): forward to an upstream API, write what it answers as scenarios, replay them.
     upstream: str | None = None
@@ -84,9 +97,13 @@ class Settings:
             raise ValueError(f"validation profile must be one of {', '.join(PROFILES)}, got {self.profile!r}")
         if self.max_body_bytes < 1:
             raise ValueError(f"max body size must be positive, got {self.max_body_bytes}")
-        if not self.body_timeout_s > 0:
-            raise ValueError(f"body timeout must be above 0 seconds, got {self.body_timeout_s}")
-        for name in ("store_max_items", "store_max_bytes", "journal_size"):
+        for name in ("body_timeout_s", "header_timeout_s", "idle_timeout_s"):
+            if not getattr(self, name) > 0:
+                raise ValueError(f"{name[:-2].replace('_', ' ')} must be above 0 seconds, got {getattr(self, name)}")
+        for name in (
+            "store_max_items", "store_max_bytes", "journal_size", "journal_max_bytes", "journal_entry_bytes",
+            "max_header_bytes",
+        ):  # fmt: skip
             if getattr(self, name) < 1:
                 raise ValueError(f"{name.replace('_', ' ')} must be positive, got {getattr(self, name)}")
         if self.findings not in FINDINGS_MODES:
@@ -131,7 +148,9 @@ def _check_recording(settings: Settings) -> None:
 def settings_from_env(env: Mapping[str, str] | None = None) -> Settings:
     """Settings from `MOCKSERVER_HOST`, `_PORT`, `_SCENARIOS` (os.pathsep-separated), `_LOG_LEVEL`,
     `_API_KEYS` (comma-separated), `_MODELS` (comma-separated), `_ANY_MODEL`, `_PROFILE`, `_MAX_BODY_BYTES`,
-    `_BODY_TIMEOUT` (s), `_ALLOW_REMOTE`, `_SEED`, `_STRICT`, `_WATCH`, `_FINDINGS`, and the delivery defaults
+    `_BODY_TIMEOUT` (s), `_MAX_HEADER_BYTES`, `_HEADER_TIMEOUT` (s), `_IDLE_TIMEOUT` (s), `_FORWARDED_ALLOW_IPS`,
+    `_ALLOW_REMOTE`, `_SEED`, `_STRICT`, `_WATCH`, `_FINDINGS`, `_STATE`, `_STORE_MAX_ITEMS`, `_STORE_MAX_BYTES`,
+    `_JOURNAL_SIZE`, `_JOURNAL_MAX_BYTES`, `_JOURNAL_ENTRY_BYTES`, `_ADMIN_TOKEN`, and the delivery defaults
     `_DELAY_MS`, `_FIRST_EVENT_MS`, `_STREAM_GAP_MS`, `_TOKENS_PER_SECOND`, `_KEEPALIVE_MS`, `_FAULT`.
     Record and replay: `_UPSTREAM`, `_UPSTREAM_KEY`, `_MODE`, `_RECORD`, `_MATCH_BY`, `_RECORD_TIMING`,
     `_REDACT` (comma-separated), `_CONTRACT`."""
@@ -178,6 +197,10 @@ def settings_from_env(env: Mapping[str, str] | None = None) -> Settings:
         profile=get("PROFILE"),
         max_body_bytes=as_int("MAX_BODY_BYTES"),
         body_timeout_s=as_float("BODY_TIMEOUT"),
+        max_header_bytes=as_int("MAX_HEADER_BYTES"),
+        header_timeout_s=as_float("HEADER_TIMEOUT"),
+        idle_timeout_s=as_float("IDLE_TIMEOUT"),
+        forwarded_allow_ips=get("FORWARDED_ALLOW_IPS"),
         allow_remote=as_flag("ALLOW_REMOTE"),
         seed=as_int("SEED"),
         strict=as_flag("STRICT"),
@@ -193,6 +216,8 @@ def settings_from_env(env: Mapping[str, str] | None = None) -> Settings:
         store_max_items=as_int("STORE_MAX_ITEMS"),
         store_max_bytes=as_int("STORE_MAX_BYTES"),
         journal_size=as_int("JOURNAL_SIZE"),
+        journal_max_bytes=as_int("JOURNAL_MAX_BYTES"),
+        journal_entry_bytes=as_int("JOURNAL_ENTRY_BYTES"),
         admin_token=get("ADMIN_TOKEN"),
         upstream=get("UPSTREAM"),
         upstream_key=get("UPSTREAM_KEY"),

@@ -5,6 +5,7 @@ A conversation is stored as `{"conversation": {id, object, created_at, metadata}
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from .errors import APIError, invalid_request
@@ -111,11 +112,8 @@ class Conversations:
             raise invalid_request(
                 "Missing required parameter: 'metadata'.", param="metadata", code="missing_required_parameter"
             )
-        document = self._load(conversation_id)
-        document["conversation"]["metadata"] = check_metadata(body["metadata"])
-        self.store.put(CONVERSATION, conversation_id, document)
-        conversation: JSONObject = document["conversation"]
-        return conversation
+        metadata = check_metadata(body["metadata"])
+        return self._modify(conversation_id, lambda document: document["conversation"].update(metadata=metadata))
 
     def delete(self, conversation_id: str) -> JSONObject:
         if not self.store.delete(CONVERSATION, conversation_id):
@@ -127,10 +125,8 @@ class Conversations:
             raise invalid_request(
                 "Missing required parameter: 'items'.", param="items", code="missing_required_parameter"
             )
-        document = self._load(conversation_id)
         added = [self._resource(item, now) for item in check_items(body["items"])]
-        document["items"].extend(added)
-        self.store.put(CONVERSATION, conversation_id, document)
+        self._modify(conversation_id, lambda document: document["items"].extend(added))
         return {
             "object": "list",
             "data": added,
@@ -150,14 +146,13 @@ class Conversations:
         raise APIError(404, f"Item with id '{item_id}' not found.")
 
     def delete_item(self, conversation_id: str, item_id: str) -> JSONObject:
-        document = self._load(conversation_id)
-        kept = [item for item in document["items"] if item.get("id") != item_id]
-        if len(kept) == len(document["items"]):
-            raise APIError(404, f"Item with id '{item_id}' not found.")
-        document["items"] = kept
-        self.store.put(CONVERSATION, conversation_id, document)
-        conversation: JSONObject = document["conversation"]
-        return conversation
+        def remove(document: JSONObject) -> None:
+            kept = [item for item in document["items"] if item.get("id") != item_id]
+            if len(kept) == len(document["items"]):
+                raise APIError(404, f"Item with id '{item_id}' not found.")
+            document["items"] = kept
+
+        return self._modify(conversation_id, remove)
 
     def history(self, conversation_id: str) -> tuple[list[JSONObject], int]:
         """The items a response in this conversation continues from, and the turn it will be."""
@@ -166,10 +161,26 @@ class Conversations:
 
     def append_turn(self, conversation_id: str, input_items: list[JSONObject], output: list[JSONObject]) -> None:
         """Add a response's input and output to the conversation."""
-        document = self._load(conversation_id)
-        document["items"].extend([*input_items, *output])
-        document["turns"] = int(document.get("turns", 0)) + 1
-        self.store.put(CONVERSATION, conversation_id, document)
+
+        def add_turn(document: JSONObject) -> None:
+            document["items"].extend([*input_items, *output])
+            document["turns"] = int(document.get("turns", 0)) + 1
+
+        self._modify(conversation_id, add_turn)
+
+    def _modify(self, conversation_id: str, change: Callable[[JSONObject], None]) -> JSONObject:
+        """Change the stored conversation as one step (see `Store.modify`), so that servers sharing a state file
+        never write over each other's items; returns the conversation object."""
+
+        def apply(document: JSONObject) -> JSONObject:
+            change(document)
+            conversation: JSONObject = document["conversation"]
+            return conversation
+
+        conversation = self.store.modify(CONVERSATION, conversation_id, apply)
+        if conversation is None:
+            raise not_found(conversation_id)
+        return conversation
 
     def _resource(self, item: JSONObject, now: int) -> JSONObject:
         return item_resource(item, self.ids.response_family(now))

@@ -44,9 +44,7 @@ class ResponseRecords:
 
     def update(self, response: JSONObject) -> None:
         """Replace a stored response with a newer state of it (its input items and chain stay)."""
-        document = self.store.get(RESPONSE, response["id"])
-        if document is not None:
-            self.store.put(RESPONSE, response["id"], {**document, "response": response})
+        self.store.modify(RESPONSE, response["id"], lambda document: document.update(response=response))
 
     def document(self, response_id: str) -> JSONObject:
         document = self.store.get(RESPONSE, response_id)
@@ -65,9 +63,14 @@ class ResponseRecords:
 
     def cancel(self, response_id: str) -> JSONObject:
         now = self.clock()
-        document = background.cancel(self.document(response_id), now)
-        self.store.put(RESPONSE, response_id, document)
-        return background.current(document, now)
+
+        def cancel(document: JSONObject) -> JSONObject:
+            return background.current(background.cancel(document, now), now)  # `cancel` changes the document
+
+        cancelled = self.store.modify(RESPONSE, response_id, cancel)
+        if cancelled is None:
+            raise not_found(response_id)
+        return cancelled
 
     def input_items(self, response_id: str, **paging: Any) -> JSONObject:
         """The items the response was generated from: the chain's earlier turns, then its own input."""

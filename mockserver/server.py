@@ -15,6 +15,7 @@ import uvicorn
 
 from .app import create_app
 from .config import Settings
+from .connections import server_config
 from .hangs import Server
 from .scenarios import ScenarioSet
 from .service import MockService
@@ -47,11 +48,8 @@ class MockServer:
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         sock.bind((self.settings.host, self.settings.port))
         self.port = sock.getsockname()[1]
-        config = uvicorn.Config(
-            self.app,
-            log_level=self.settings.log_level,
-            access_log=False,
-            lifespan="on" if self.settings.watch else "off",
+        config = server_config(
+            self.app, self.settings, access_log=False, lifespan="on" if self.settings.watch else "off"
         )
         self._server = Server(config)  # uvicorn's, ending stalled answers at stop()
         self._thread = threading.Thread(

@@ -67,7 +67,7 @@ class MockService:
         self.store = open_store(settings)
         self.records = ResponseRecords(self.store, clock)
         self.conversations = Conversations(self.store, self.ids)
-        self.journal = Journal(settings.journal_size)
+        self.journal = Journal(settings.journal_size, settings.journal_max_bytes, settings.journal_entry_bytes)
         self.prompt_cache = PromptCache()
         self.proxy = _proxy_for(self) if settings.proxy_mode is not None else None
 

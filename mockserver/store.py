@@ -2,7 +2,9 @@
 
 Documents are JSON objects kept per kind (`response`, `conversation`) under their id. They are held as compact JSON
 bytes, not as Python objects, so a stored response costs about its size on the wire. The store is bounded: past
-`max_documents` (or, in memory, `max_bytes`) the oldest documents are evicted first.
+`max_documents` (or, in memory, `max_bytes`) the oldest documents are evicted first. A document that grows (a
+conversation's items) is changed with `modify`, which reads and writes it as one step: under SQLite's write lock, so
+servers sharing one file never write over each other's changes.
 
     MemoryStore   the default: a dict in the server process
     SqliteStore   `serve --state FILE`: shared by several server processes, kept across restarts
@@ -13,14 +15,18 @@ from __future__ import annotations
 import sqlite3
 import threading
 from collections import OrderedDict
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from .jsonio import dumps, loads
 from .types import JSONObject
 
 DEFAULT_MAX_DOCUMENTS = 10_000
 DEFAULT_MAX_BYTES = 256 * 1024 * 1024
+T = TypeVar("T")
+Change = Callable[[JSONObject], T]
 
 
 def encode(document: JSONObject) -> bytes:
@@ -36,6 +42,11 @@ class Store(Protocol):
 
     def put(self, kind: str, key: str, document: JSONObject) -> None:
         """Insert or replace; a replaced document keeps its place in the eviction order."""
+
+    def modify(self, kind: str, key: str, change: Change[T]) -> T | None:
+        """Apply `change` to the stored document and store the result, as one step no other writer (in this process
+        or another) can come between; None, and nothing written, when there is no such document. An exception from
+        `change` writes nothing."""
 
     def delete(self, kind: str, key: str) -> bool: ...
 
@@ -73,6 +84,14 @@ class MemoryStore:
         self._documents[(kind, key)] = raw
         self._bytes += len(raw)
         self._evict()
+
+    def modify(self, kind: str, key: str, change: Change[T]) -> T | None:
+        document = self.get(kind, key)  # a copy: a change that fails half-way leaves the stored one as it was
+        if document is None:
+            return None
+        result = change(document)
+        self.put(kind, key, document)
+        return result
 
     def delete(self, kind: str, key: str) -> bool:
         raw = self._documents.pop((kind, key), None)
@@ -130,15 +149,38 @@ class SqliteStore:
 
     def put(self, kind: str, key: str, document: JSONObject) -> None:
         raw = encode(document)
-        with self._lock:
-            updated = self._db.execute(
-                "UPDATE documents SET body = ? WHERE kind = ? AND key = ?", (raw, kind, key)
-            ).rowcount
-            if not updated:
-                self._db.execute("INSERT INTO documents (kind, key, body) VALUES (?, ?, ?)", (kind, key, raw))
-                self._db.execute(
-                    "DELETE FROM documents WHERE seq <= (SELECT MAX(seq) FROM documents) - ?", (self.max_documents,)
-                )
+        with self._lock, self._writing():
+            self._write(kind, key, raw)
+
+    def modify(self, kind: str, key: str, change: Change[T]) -> T | None:
+        with self._lock, self._writing():
+            row = self._db.execute("SELECT body FROM documents WHERE kind = ? AND key = ?", (kind, key)).fetchone()
+            if row is None:
+                return None
+            document: JSONObject = loads(row[0])
+            result = change(document)
+            self._write(kind, key, encode(document))
+            return result
+
+    @contextmanager
+    def _writing(self) -> Iterator[None]:
+        """A transaction that holds SQLite's write lock from its start (`BEGIN IMMEDIATE`): what is read in it is
+        what it overwrites, whatever other processes do meanwhile (they wait up to the connection's timeout)."""
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+
+    def _write(self, kind: str, key: str, raw: bytes) -> None:
+        updated = self._db.execute("UPDATE documents SET body = ? WHERE kind = ? AND key = ?", (raw, kind, key))
+        if not updated.rowcount:
+            self._db.execute("INSERT INTO documents (kind, key, body) VALUES (?, ?, ?)", (kind, key, raw))
+            self._db.execute(
+                "DELETE FROM documents WHERE seq <= (SELECT MAX(seq) FROM documents) - ?", (self.max_documents,)
+            )
 
     def delete(self, kind: str, key: str) -> bool:
         with self._lock:

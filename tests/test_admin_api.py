@@ -9,9 +9,13 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from starlette.testclient import TestClient
 
-from mockserver import MockServer, Settings
+from mockserver import MockServer, Settings, create_app
+from mockserver.scenarios import ScenarioSet
 from tests.conftest import E2E_SCENARIOS
+
+AUTH = {"Authorization": "Bearer sk-test"}
 
 
 def call(url: str, method: str = "GET", body: Any = None, headers: dict[str, str] | None = None) -> tuple[int, Any]:
@@ -112,3 +116,46 @@ def test_admin_token() -> None:
 
     assert refused[0] == 401 and "x-mock-admin-token" in refused[1]["error"]["message"]
     assert allowed[0] == 200
+
+
+# ---------------------------------------------------------------- who counts as a loopback client
+
+
+def health_from(host: str, settings: Settings | None = None) -> int:
+    """The status `GET /__mock__/health` gets from a client at `host` (in-process: the address is the test's)."""
+    app = create_app(settings or Settings(), ScenarioSet())
+    with TestClient(app, client=(host, 50000), headers=AUTH) as client:
+        return client.get("/__mock__/health").status_code
+
+
+@pytest.mark.parametrize(
+    "host", ["127.evil.example", "localhost.evil.example", "::1:2:3", "::102:304", "testclient-remote", "localhost"]
+)
+def test_an_address_that_only_starts_like_loopback_is_refused(host: str) -> None:
+    assert health_from(host) == 403
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "127.8.9.10", "::1", "::ffff:127.0.0.1", "testclient"])
+def test_loopback_addresses_are_let_in(host: str) -> None:
+    assert health_from(host) == 200
+
+
+def test_the_in_process_client_name_counts_only_while_no_forwarded_header_is_believed() -> None:
+    assert health_from("testclient", Settings(forwarded_allow_ips="127.0.0.1")) == 403
+
+
+@pytest.mark.parametrize(
+    ("trusted", "forwarded_for", "status"),
+    [
+        (None, "203.0.113.9", 200),  # not believed by default: the client is the socket's peer, 127.0.0.1
+        ("127.0.0.1", "203.0.113.9", 403),  # believed when asked: the client is 203.0.113.9
+        ("127.0.0.1", "127.0.0.1", 200),
+        ("127.0.0.1", "127.evil.example", 403),
+        ("127.0.0.1", "testclient", 403),
+    ],
+)
+def test_x_forwarded_for_is_believed_only_when_asked(trusted: str | None, forwarded_for: str, status: int) -> None:
+    settings = Settings(port=0, log_level="warning", forwarded_allow_ips=trusted, scenario_paths=())
+    with MockServer(settings) as server:
+        answer = call(server.url + "/__mock__/health", headers={**AUTH, "x-forwarded-for": forwarded_for})
+    assert answer[0] == status, answer

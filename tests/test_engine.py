@@ -280,6 +280,75 @@ def test_watch_waits_for_a_change_to_settle(tmp_path: Path) -> None:
     assert [scenario.name for scenario in engine.scenarios.scenarios] == ["a", "b"]
 
 
+TWO_SCENARIOS = "- {name: a, response: one}\n- {name: b, response: two}\n"
+
+
+def watching(path: Path) -> tuple[ScenarioEngine, ScenarioWatch, list[float]]:
+    """An engine loaded from `path` (two scenarios) and a watch on it whose clock the test moves."""
+    path.write_text(TWO_SCENARIOS)
+    engine = ScenarioEngine(load_scenarios([path]))
+    now = [0.0]
+    return engine, ScenarioWatch(engine, (path,), settle=0.5, clock=lambda: now[0]), now
+
+
+def names(engine: ScenarioEngine) -> list[str]:
+    return [scenario.name for scenario in engine.scenarios.scenarios]
+
+
+@pytest.mark.parametrize("emptied", ["", "# nothing yet\n", "scenarios:\n"])
+def test_watch_never_loads_a_file_that_emptied(tmp_path: Path, emptied: str, caplog: pytest.LogCaptureFixture) -> None:
+    path = tmp_path / "s.yaml"
+    engine, watcher, now = watching(path)
+
+    path.write_text(emptied)  # rewritten in place, and the writer held up for seconds before it writes
+    with caplog.at_level(logging.ERROR, logger="mockserver"):
+        for _ in range(20):
+            now[0] += 0.5
+            assert watcher.poll() is False
+    assert names(engine) == ["a", "b"]
+    assert caplog.text.count("is empty") == 1 and "keeping the previous 2 scenarios" in caplog.text
+
+    path.write_text("- {name: c, response: three}\n- {name: d, response: four}\n")  # the edit ends: valid YAML
+    now[0] += 0.5
+    assert watcher.poll() is False
+    now[0] += 0.5
+    assert watcher.poll() is True  # taken once it settles
+    assert names(engine) == ["c", "d"]
+
+
+@pytest.mark.parametrize("text", ["scenarios: []\n", "[]\n"])
+def test_watch_honours_an_explicit_empty_list(tmp_path: Path, text: str) -> None:
+    path = tmp_path / "s.yaml"
+    engine, watcher, now = watching(path)
+
+    path.write_text(text)
+    assert watcher.poll() is False
+    now[0] += 0.5
+    assert watcher.poll() is True
+    assert names(engine) == []
+
+
+def test_watch_takes_fewer_scenarios_only_once_the_change_has_held(tmp_path: Path) -> None:
+    path = tmp_path / "s.yaml"
+    engine, watcher, now = watching(path)
+
+    path.write_text("- {name: a, response: one}\n")  # the first half of the file: valid YAML, one scenario short
+    assert watcher.poll() is False
+    for _ in range(3):  # settled (0.5 s), but not yet for 2 s
+        now[0] += 0.5
+        assert watcher.poll() is False
+    assert names(engine) == ["a", "b"]
+    now[0] += 0.5
+    assert watcher.poll() is True  # 2 s without a change: the edit meant it
+    assert names(engine) == ["a"]
+
+    path.write_text(TWO_SCENARIOS)  # more scenarios need no more than the settle interval
+    assert watcher.poll() is False
+    now[0] += 0.5
+    assert watcher.poll() is True
+    assert names(engine) == ["a", "b"]
+
+
 def test_schema_lists_every_error_preset_fault_and_stream_key() -> None:
     from mockserver.faults import FAULT_NAMES
     from mockserver.http_errors import PRESETS

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from mockserver.store import MemoryStore, SqliteStore, Store
+from tests.test_limits import serving
 
 
 @pytest.fixture(params=["memory", "sqlite"])
@@ -100,3 +103,70 @@ def test_sqlite_store_is_shared_and_survives_a_restart(tmp_path: Path) -> None:
     reopened = SqliteStore(path)
     assert reopened.get("response", "r") == {"kept": True}
     reopened.close()
+
+
+# ---------------------------------------------------------------- several server processes on one state file
+
+WRITERS = 6
+WRITES_PER_WRITER = 50
+AUTH = {"Authorization": "Bearer sk-test"}
+
+
+def all_item_ids(client: httpx.Client, conversation_id: str) -> list[str]:
+    ids: list[str] = []
+    after: str | None = None
+    while True:
+        params = {"limit": "100", "order": "asc", **({"after": after} if after else {})}
+        page = client.get(f"/conversations/{conversation_id}/items", params=params).json()
+        ids += [item["id"] for item in page["data"]]
+        if not page["has_more"]:
+            return ids
+        after = page["last_id"]
+
+
+def test_two_servers_sharing_a_state_file_keep_every_acknowledged_write(tmp_path: Path) -> None:
+    state = tmp_path / "state.sqlite"
+    with serving("--state", str(state)) as first, serving("--state", str(state)) as second:
+        bases = (first.base_url, second.base_url)
+        clients = [httpx.Client(base_url=base, headers=AUTH, timeout=60) for base in bases]
+        conversation_id = clients[0].post("/conversations", json={}).json()["id"]
+        acknowledged: list[list[str]] = [[] for _ in range(WRITERS)]
+        refused: list[str] = []
+
+        def write(writer: int) -> None:
+            with httpx.Client(headers=AUTH, timeout=60) as http:
+                for number in range(WRITES_PER_WRITER):
+                    base = bases[(writer + number) % 2]  # alternating between the servers
+                    if number % 5 == 4:  # a turn: the input and the answer join the conversation
+                        body = {"model": "gpt-4.1", "input": f"w{writer} n{number}", "conversation": conversation_id}
+                        answer = http.post(f"{base}/responses", json=body)
+                        if answer.status_code != 200:
+                            refused.append(answer.text[:200])
+                            continue
+                        acknowledged[writer] += [f"turn {item['id']}" for item in answer.json()["output"]]
+                        continue
+                    item = {"type": "message", "role": "user", "content": f"w{writer} n{number}"}
+                    added = http.post(f"{base}/conversations/{conversation_id}/items", json={"items": [item]})
+                    if added.status_code != 200:
+                        refused.append(added.text[:200])
+                        continue
+                    acknowledged[writer] += [entry["id"] for entry in added.json()["data"]]
+
+        threads = [threading.Thread(target=write, args=(writer,)) for writer in range(WRITERS)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(120)
+        kept = [all_item_ids(client, conversation_id) for client in clients]
+        for client in clients:
+            client.close()
+
+    added = [entry for entries in acknowledged for entry in entries if not entry.startswith("turn ")]
+    outputs = [entry[5:] for entries in acknowledged for entry in entries if entry.startswith("turn ")]
+    print(f"\nacknowledged {len(added)} added items and {len(outputs)} turns; kept {len(kept[0])} items")
+    assert refused == []
+    assert len(added) == WRITERS * WRITES_PER_WRITER * 4 // 5 and len(outputs) == WRITERS * WRITES_PER_WRITER // 5
+    assert kept[0] == kept[1]  # both servers read the one state
+    lost = set(added + outputs) - set(kept[0])
+    assert not lost, f"{len(lost)} of {len(added) + len(outputs)} acknowledged items lost"
+    assert len(kept[0]) == len(added) + 2 * len(outputs)  # each turn adds its input message and its output

@@ -11,8 +11,8 @@
     POST   /__mock__/explain                   which scenario answers this create body, or why none does
     POST   /__mock__/reset                     forget calls, states, stored responses, conversations, the journal
 
-Only clients on the loopback interface may use it, unless the server has an admin token (`--admin-token`); then every
-call must carry it in `x-mock-admin-token`.
+Only clients on the loopback interface (decided by address: 127.0.0.0/8, ::1) may use it, unless the server has an
+admin token (`--admin-token`); then every call must carry it in `x-mock-admin-token`.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ import secrets
 from starlette.requests import Request
 from starlette.responses import Response
 
+from ..connections import IN_PROCESS_CLIENT, is_loopback_address
 from ..errors import APIError, InvalidSpec, invalid_request, refused
 from ..scenarios import Scenario, compile_scenario
 from ..verdicts import findings, verdict
@@ -30,7 +31,6 @@ from ..yamlfile import YamlDocument
 from .common import JSONBody, parse_json, read_json_object, service_of
 
 TOKEN_HEADER = "x-mock-admin-token"
-_LOOPBACK = ("127.", "::1", "localhost", "testclient")
 
 
 def _check_admin(request: Request) -> None:
@@ -39,9 +39,18 @@ def _check_admin(request: Request) -> None:
         if not secrets.compare_digest(request.headers.get(TOKEN_HEADER, ""), token):
             raise APIError(401, f"The admin API needs the admin token in the {TOKEN_HEADER} header.")
         return
-    host = request.client.host if request.client else ""
-    if not host.startswith(_LOOPBACK):
+    if not _from_loopback(request):
         raise APIError(403, "The admin API answers loopback clients only; start the server with --admin-token.")
+
+
+def _from_loopback(request: Request) -> bool:
+    """The client's address is a loopback one (decided by the address, not by how its text starts), or the client is
+    Starlette's TestClient in this very process; that name is believed only while no forwarded header is, because a
+    trusted proxy's X-Forwarded-For could carry it."""
+    host = request.client.host if request.client else ""
+    if host == IN_PROCESS_CLIENT:
+        return service_of(request).settings.forwarded_allow_ips is None
+    return is_loopback_address(host)
 
 
 async def health(request: Request) -> Response:

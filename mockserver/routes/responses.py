@@ -61,7 +61,7 @@ async def create_response(request: Request) -> Response:
     entry = journal_entry(request)
     body = await read_json_object(request, service.settings.max_body_bytes)
     if entry is not None:
-        entry.body = body
+        service.journal.keep_body(entry, body)
         entry.streamed = body.get("stream") is True
     headers = dict(headers_of(request.scope))
     if service.proxy is not None and (relayed := await _forwarded(service, service.proxy, body, headers, entry)):

@@ -60,9 +60,12 @@ HEADERS = {
     "cut": {"x-mock-fault": f"{{cut: {{after_events: {CUT_AFTER_EVENTS}}}}}"},
     "error_event": {"x-mock-fault": "{error_event: {after_events: 2}}"},
     "rate_limit": {"x-mock-error": "{preset: rate_limit, should_retry: false}"},
-    "drop": {"x-mock-stream": "{gap: 20}"},
+    # Paced slowly enough that a client slowed down by a busy machine still leaves (after two events) long before the
+    # server could have sent the rest: at 20 ms a gap, a client late by a quarter second found the stream complete.
+    "drop": {"x-mock-stream": "{gap: 500}"},
 }
 WATCHED_LOGGERS = ("uvicorn", "uvicorn.error", "mockserver", "asyncio")
+SETTLE_S = 30.0  # for the last answers to be journaled and connections closed: seconds on a busy 2-core machine
 
 
 class LoopProbe:
@@ -398,7 +401,7 @@ def run_phase(server: MockServer, probe: LoopProbe, seconds: float, clients: int
     started = time.perf_counter()
     load = asyncio.run(run_clients(server.url, clients, seconds))
     elapsed = time.perf_counter() - started
-    wait_until(settled, 10)
+    wait_until(settled, SETTLE_S)
     entries = list(journal)
     ends = Counter(entry.stream_end for entry in entries if entry.stream_end)
     counted, answered_500, unfinished = (
@@ -408,12 +411,12 @@ def run_phase(server: MockServer, probe: LoopProbe, seconds: float, clients: int
     )
     del entries  # what is measured below is what the server (and httpx) still hold
     checked, mismatched = asyncio.run(read_back(server.url, load, clients))
-    wait_until(settled, 10)
+    wait_until(settled, SETTLE_S)
     rss_peak = rss_mib()
     load.stored.clear()  # the clients' copies
     load.streamed.clear()
     httpx.post(server.url + "/__mock__/reset", timeout=10).raise_for_status()
-    wait_until(lambda: server_tasks(probe) <= 1, 10)  # the clients' connections are closed: only uvicorn's own
+    wait_until(lambda: server_tasks(probe) <= 1, SETTLE_S)  # the clients' connections are closed: only uvicorn's own
     return Phase(
         seconds=elapsed,
         load=load,
