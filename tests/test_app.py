@@ -252,7 +252,8 @@ def test_seeded_ids_repeat_across_apps() -> None:
     scenarios = parse_scenarios("scenarios: [{name: a, response: {text: hi}}]")
 
     def first_id() -> str:
-        with TestClient(create_app(Settings(seed=42), ScenarioSet(scenarios))) as seeded:
+        # Ids embed their creation time: one clock for both apps, so a second boundary between them cannot matter.
+        with TestClient(create_app(Settings(seed=42), ScenarioSet(scenarios), clock=lambda: 1_800_000_000.0)) as seeded:
             return str(seeded.post("/v1/responses", json=HELLO).json()["id"])
 
     assert first_id() == first_id()
