@@ -22,6 +22,7 @@ from .replies import Reply
 from .response_spec import GeneratedReply
 from .scenarios import Scenario, ScenarioSet
 from .templates import TemplatedReply
+from .types import JSONObject
 
 SCENARIO_HEADER = "x-mock-scenario"
 RETRY_HEADER = "x-stainless-retry-count"
@@ -51,6 +52,9 @@ class ScenarioEngine:
 
     def __init__(self, scenarios: ScenarioSet) -> None:
         self.loaded = scenarios
+        self.reload_error: JSONObject | None = None
+        """`--watch`: why the last change of the files was not loaded (`{"at": unix seconds, "message"}`), until a
+        later one is."""
         self.added: list[Scenario] = []
         self.recorded: list[Scenario] = []
         self.scenarios = scenarios
@@ -62,6 +66,7 @@ class ScenarioEngine:
     def replace(self, scenarios: ScenarioSet) -> None:
         """Answer from a new set of loaded scenarios from now on (added ones stay), with no calls and no states."""
         self.loaded = scenarios
+        self.reload_error = None
         self._combine()
         self.reset()
 

@@ -101,7 +101,9 @@ class ScenarioWatch:
         return True
 
     def _keep(self, why: str) -> None:
-        logger.error("scenario files changed but %s; keeping the previous %d scenarios", why, len(self.engine.loaded))
+        message = f"scenario files changed but {why}; keeping the previous {len(self.engine.loaded)} scenarios"
+        self.engine.reload_error = {"at": time.time(), "message": message}
+        logger.error("%s", message)
 
 
 def per_file(scenarios: ScenarioSet) -> Counter[Path]:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -49,7 +51,22 @@ def create(server: MockServer, **body: Any) -> tuple[int, Any]:
 
 
 def test_health(admin: str) -> None:
-    assert call(admin + "/health") == (200, {"status": "ok", "scenarios": 4})
+    assert call(admin + "/health") == (200, {"status": "ok", "scenarios": 4, "reload_error": None})
+
+
+def test_health_says_why_the_last_reload_failed(tmp_path: Path) -> None:
+    scenarios = tmp_path / "s.yaml"
+    scenarios.write_text("- {name: a, response: one}\n")
+    with MockServer(Settings(port=0, scenario_paths=(scenarios,), watch=True)) as watched:
+        scenarios.write_text("- {name: a, response: {txt: broken}}\n")
+        deadline = time.monotonic() + 20
+        while (health := call(watched.url + "/__mock__/health")[1])["reload_error"] is None:
+            assert time.monotonic() < deadline, health
+            time.sleep(0.05)
+
+    assert health["scenarios"] == 1  # the last good set still answers
+    assert "unknown response key 'txt'" in health["reload_error"]["message"]
+    assert abs(health["reload_error"]["at"] - time.time()) < 60
 
 
 def test_add_list_and_remove_scenarios(server: MockServer, admin: str) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import time
 from pathlib import Path
 from typing import Any
 
@@ -256,10 +257,16 @@ def test_watch_reloads_changed_files_and_keeps_the_last_good_set(
         assert settle() is False
     assert answer(engine, request()) == "two"
     assert "keeping the previous 1 scenarios" in caplog.text and "unknown response key 'txt'" in caplog.text
+    assert engine.reload_error is not None and "unknown response key 'txt'" in engine.reload_error["message"]
+    assert abs(engine.reload_error["at"] - time.time()) < 60  # what /__mock__/health reports, with its time
 
     (tmp_path / "more.yaml").write_text("- {name: c, priority: 1, response: three}\n")
     settle()
     assert answer(engine, request()) == "two"  # the folder still holds the broken file
+
+    touch("- {name: b, response: fixed}\n")
+    assert settle() is True
+    assert engine.reload_error is None
 
 
 def test_watch_waits_for_a_change_to_settle(tmp_path: Path) -> None:

@@ -1,6 +1,6 @@
 """The admin API under `/__mock__/`: what test suites in any language drive over plain HTTP.
 
-    GET    /__mock__/health                    {"status": "ok", "scenarios": N}
+    GET    /__mock__/health                    {"status": "ok", "scenarios": N, "reload_error": null or {at, message}}
     GET    /__mock__/scenarios                 the scenarios, in selection order
     POST   /__mock__/scenarios                 add scenarios (JSON: one scenario, a list, or {"scenarios": [...]})
     DELETE /__mock__/scenarios                 remove every added scenario
@@ -55,7 +55,8 @@ def _from_loopback(request: Request) -> bool:
 
 async def health(request: Request) -> Response:
     _check_admin(request)
-    return JSONBody({"status": "ok", "scenarios": len(service_of(request).scenarios)})
+    engine = service_of(request).engine
+    return JSONBody({"status": "ok", "scenarios": len(engine.scenarios), "reload_error": engine.reload_error})
 
 
 def _describe(scenario: Scenario, added: bool) -> dict[str, object]:
