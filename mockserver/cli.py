@@ -25,7 +25,7 @@ from .config import (
     settings_from_env,
 )
 from .errors import APIError, MockServerError, refused
-from .scenarios import ScenarioSet, load_scenarios
+from .scenarios import ScenarioSet, check_scenario_files, load_scenarios
 from .upstream import require_httpx, without_credentials
 from .validation import PROFILES
 
@@ -366,16 +366,18 @@ def _delivery_options(args: argparse.Namespace) -> dict[str, object]:
 
 
 def _check(paths: Sequence[Path]) -> int:
-    status = 0
-    for path in paths:
-        try:
-            count = len(load_scenarios([path]))
-        except MockServerError as exc:
-            print(f"error: {exc}", file=sys.stderr)
-            status = 1
-        else:
+    """Every problem of every file, each with its file:line:column; exit code 1 when there is any."""
+    try:
+        checked = check_scenario_files(paths)
+    except MockServerError as exc:  # a path that names nothing
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    for path, count, problems in checked:
+        for problem in problems:
+            print(f"error: {problem}", file=sys.stderr)
+        if not problems:
             print(f"ok: {path}: {count} scenarios")
-    return status
+    return 1 if any(problems for _, _, problems in checked) else 0
 
 
 def _explain(request: Path, scenario_paths: list[Path] | None, headers: list[str], profile: str) -> int:

@@ -16,8 +16,9 @@ wrong.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Literal
 
@@ -207,8 +208,12 @@ def load_file(path: str | Path) -> ScenarioList:
     return parse_scenarios(text, str(path))
 
 
-def parse_scenarios(text: str, filename: str = "<string>") -> ScenarioList:
-    """Compile the scenarios of one YAML document; errors name `filename`, the line and the column."""
+def parse_scenarios(
+    text: str, filename: str = "<string>", problems: list[ScenarioFileError] | None = None
+) -> ScenarioList:
+    """Compile the scenarios of one YAML document; errors name `filename`, the line and the column. With `problems`,
+    a scenario that does not compile is left out and each of its problems added there (`mockserver check` reports
+    them all); otherwise the first problem raises."""
     document = load_yaml(text, filename)
     data = document.data
     if data is None:
@@ -226,13 +231,68 @@ def parse_scenarios(text: str, filename: str = "<string>") -> ScenarioList:
     if not isinstance(items, list):
         raise document.error(base, "'scenarios' must be a list of scenarios")
     compiled = []
+    base_dir = Path(document.filename).parent
     for index, raw in enumerate(items):
         where: Where = (*base, index)
         try:
             compiled.append(compile_scenario(raw, where, document))
         except InvalidSpec as exc:
-            raise document.error(exc.where, exc.problem) from None
+            if problems is None:
+                raise document.error(exc.where, exc.problem) from None
+            problems.extend(
+                document.error(found.where, found.problem) for found in scenario_problems(raw, where, exc, base_dir)
+            )
     return ScenarioList(compiled, models)
+
+
+def scenario_problems(raw: JSON, where: Where, first: InvalidSpec, base_dir: Path) -> list[InvalidSpec]:
+    """`first`, the problem that stopped a scenario compiling, and those of its other parts: its `match` and each of
+    its responses are compiled on their own, so one run finds a typo in each."""
+    found = [first]
+    if not isinstance(raw, Mapping):
+        return found
+    parts: list[Callable[[], object]] = [partial(compile_match, raw.get("match"), (*where, "match"))]
+    if "response" in raw:
+        parts.append(partial(compile_response, raw["response"], (*where, "response"), base_dir))
+    elif isinstance(raw.get("responses"), list):
+        parts.extend(
+            partial(compile_response, item, (*where, "responses", index), base_dir)
+            for index, item in enumerate(raw["responses"])
+        )
+    for part in parts:
+        try:
+            part()
+        except InvalidSpec as exc:
+            if all((exc.where, exc.problem) != (seen.where, seen.problem) for seen in found):
+                found.append(exc)
+    return sorted(found, key=lambda problem: [str(step) for step in problem.where])
+
+
+def check_scenario_files(paths: Iterable[str | Path]) -> list[tuple[Path, int, list[ScenarioFileError]]]:
+    """`mockserver check`: for each file the paths name, how many scenarios compiled and every problem found (a
+    problem of the whole document, such as broken YAML, stops that file's check; names must be unique across files)."""
+    checked: list[tuple[Path, int, list[ScenarioFileError]]] = []
+    seen: dict[str, str] = {}
+    for path in scenario_files(paths):
+        problems: list[ScenarioFileError] = []
+        try:
+            check_file_size(path.stat().st_size, str(path))
+            compiled = parse_scenarios(path.read_text(encoding="utf-8"), str(path), problems)
+        except (OSError, UnicodeDecodeError) as exc:
+            checked.append((path, 0, [ScenarioFileError(str(path), None, f"cannot read the file: {exc}")]))
+            continue
+        except ScenarioFileError as exc:
+            checked.append((path, 0, [exc]))
+            continue
+        for scenario in compiled:
+            if scenario.name in seen:
+                line = int(scenario.source.rsplit(":", 1)[1])
+                used = f"scenario name {scenario.name!r} is already used at {seen[scenario.name]}"
+                problems.append(ScenarioFileError(str(path), line, used))
+            seen.setdefault(scenario.name, scenario.source)
+        problems.sort(key=lambda problem: (problem.line or 0, problem.column or 0))
+        checked.append((path, len(compiled), problems))
+    return checked
 
 
 def _declared_models(raw: JSON, document: YamlDocument) -> tuple[str, ...]:

@@ -112,6 +112,39 @@ def test_check_reports_good_and_bad_files(tmp_path: Path, capsys: pytest.Capture
     assert f"{bad}:1:37: unknown scenario key 'extra'" in err
 
 
+def test_check_reports_every_problem_of_every_file_in_one_run(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    first = tmp_path / "first.yaml"
+    first.write_text(
+        "scenarios:\n"
+        "  - name: a\n"
+        "    match: {modle: gpt-4.1}\n"
+        "    response: {txt: hi}\n"
+        "  - name: b\n"
+        "    responses:\n"
+        "      - text: ok\n"
+        "      - {refusl: no}\n"
+        "  - name: c\n"
+        "    response: fine\n"
+    )
+    second = tmp_path / "second.yaml"
+    second.write_text(
+        "scenarios:\n  - {name: c, response: again}\n  - name: d\n    response: {output: [{type: function_cal}]}\n"
+    )
+
+    assert main(["check", str(first), str(second)]) == 1
+    errors = capsys.readouterr().err.splitlines()
+    assert [line.split(": ", 2)[1] for line in errors] == [
+        f"{first}:3:13", f"{first}:4:16", f"{first}:8:10", f"{second}:2", f"{second}:4:26",
+    ]  # fmt: skip
+    assert "unknown match key 'modle' (did you mean 'model'?)" in errors[0]
+    assert "unknown response key 'txt' (did you mean 'text'?)" in errors[1]
+    assert "unknown response key 'refusl' (did you mean 'refusal'?)" in errors[2]
+    assert f"scenario name 'c' is already used at {first}:9" in errors[3]
+    assert "unknown output item type 'function_cal' (did you mean 'function_call'?)" in errors[4]
+
+
 def test_bad_environment_value_is_a_clear_error(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
