@@ -34,7 +34,8 @@ class Settings:
     port: int = DEFAULT_PORT
     scenario_paths: tuple[Path, ...] = field(default_factory=lambda: (builtin_scenarios_dir(),))
     log_level: str = "info"
-    api_keys: tuple[str, ...] = ()
+    api_keys: tuple[str, ...] = ()  # the only keys accepted; empty: any key
+    no_auth: bool = False  # accept requests that carry no key at all (the live API answers them 401)
     profile: str = "openai"
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     body_timeout_s: float = DEFAULT_BODY_TIMEOUT_S  # to receive a whole request body, else 408
@@ -123,8 +124,8 @@ def _check_recording(settings: Settings) -> None:
 
 def settings_from_env(env: Mapping[str, str] | None = None) -> Settings:
     """Settings from `MOCKSERVER_HOST`, `_PORT`, `_SCENARIOS` (os.pathsep-separated), `_LOG_LEVEL`,
-    `_API_KEYS` (comma-separated), `_PROFILE`, `_MAX_BODY_BYTES`, `_BODY_TIMEOUT` (s), `_ALLOW_REMOTE`, `_SEED`,
-    `_STRICT`, `_WATCH`, and the delivery defaults `_DELAY_MS`, `_FIRST_EVENT_MS`, `_STREAM_GAP_MS`,
+    `_API_KEYS` (comma-separated), `_NO_AUTH`, `_PROFILE`, `_MAX_BODY_BYTES`, `_BODY_TIMEOUT` (s), `_ALLOW_REMOTE`,
+    `_SEED`, `_STRICT`, `_WATCH`, and the delivery defaults `_DELAY_MS`, `_FIRST_EVENT_MS`, `_STREAM_GAP_MS`,
     `_TOKENS_PER_SECOND`, `_KEEPALIVE_MS`, `_FAULT`.
     Record and replay: `_UPSTREAM`, `_UPSTREAM_KEY`, `_MODE`, `_RECORD`, `_MATCH_BY`, `_RECORD_TIMING`,
     `_REDACT` (comma-separated), `_CONTRACT`."""
@@ -165,6 +166,7 @@ def settings_from_env(env: Mapping[str, str] | None = None) -> Settings:
         scenario_paths=tuple(Path(p) for p in scenarios.split(os.pathsep) if p) if scenarios else None,
         log_level=(get("LOG_LEVEL") or "").lower() or None,
         api_keys=tuple(k.strip() for k in keys.split(",") if k.strip()) if keys else None,
+        no_auth=as_flag("NO_AUTH"),
         profile=get("PROFILE"),
         max_body_bytes=as_int("MAX_BODY_BYTES"),
         body_timeout_s=as_float("BODY_TIMEOUT"),

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from mockserver import MockServer, Settings
-from tests.conftest import E2E_SCENARIOS
+from tests.conftest import E2E_SCENARIOS, KEY_HEADERS
 
 
 def call(url: str, method: str = "GET", body: Any = None, headers: dict[str, str] | None = None) -> tuple[int, Any]:
@@ -41,7 +41,7 @@ def admin(server: MockServer) -> Iterator[str]:
 
 
 def create(server: MockServer, **body: Any) -> tuple[int, Any]:
-    return call(server.base_url + "/responses", "POST", {"model": "gpt-4.1", "input": "hi", **body})
+    return call(server.base_url + "/responses", "POST", {"model": "gpt-4.1", "input": "hi", **body}, KEY_HEADERS)
 
 
 def test_health(admin: str) -> None:
@@ -100,9 +100,9 @@ def test_journal_and_verdict(server: MockServer, admin: str) -> None:
 
 def test_reset_forgets_stored_responses(server: MockServer, admin: str) -> None:
     created = create(server)[1]
-    assert call(server.base_url + f"/responses/{created['id']}")[0] == 200
+    assert call(server.base_url + f"/responses/{created['id']}", headers=KEY_HEADERS)[0] == 200
     call(admin + "/reset", "POST")
-    assert call(server.base_url + f"/responses/{created['id']}")[0] == 404
+    assert call(server.base_url + f"/responses/{created['id']}", headers=KEY_HEADERS)[0] == 404
 
 
 def test_admin_token() -> None:

@@ -7,17 +7,17 @@ from starlette.responses import Response
 
 from ..errors import APIError
 from ..models import catalogue, model_object
-from .common import JSONBody, service_of
+from .common import JSONBody, authorized
 
 
 async def list_models(request: Request) -> Response:
-    names = catalogue(service_of(request).scenarios.models())
+    names = catalogue(authorized(request).scenarios.models())
     return JSONBody({"object": "list", "data": [model_object(name) for name in names]})
 
 
 async def retrieve_model(request: Request) -> Response:
     model_id = request.path_params["model_id"]
-    if model_id not in catalogue(service_of(request).scenarios.models()):
+    if model_id not in catalogue(authorized(request).scenarios.models()):
         raise APIError(
             404,
             f"The model `{model_id}` does not exist or you do not have access to it.",

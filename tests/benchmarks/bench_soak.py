@@ -205,7 +205,7 @@ class Client:
 
     def __init__(self, number: int, base_url: str, load: Load) -> None:
         self.rng = random.Random(number)
-        self.http = httpx.AsyncClient(base_url=base_url, timeout=30)
+        self.http = httpx.AsyncClient(base_url=base_url, timeout=30, headers={"authorization": "Bearer sk-soak"})
         self.load = load
         self.own_ids: list[str] = []
         self.kinds = list(MIX)
