@@ -55,6 +55,7 @@ class Entry:
     recorded_as: str | None = None
     drift: str | None = None
     contract: list[str] = field(default_factory=list)  # contract findings on a forwarded exchange
+    findings: list[str] = field(default_factory=list)  # scripted answers the live API could not give to this request
 
     @property
     def model(self) -> str | None:
