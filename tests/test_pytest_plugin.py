@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from mockserver import MockServer, Settings
@@ -370,3 +372,20 @@ def test_no_summary_when_nothing_went_wrong_and_the_contract_option_reaches_the_
 )
 def test_what_counts_as_a_problem(entry: Entry, strict: bool, kinds: list[str]) -> None:
     assert [kind for kind, _ in problems_of(entry, strict=strict)] == kinds
+
+
+def test_a_contract_finding_fails_the_test_unless_the_contract_is_off(pytester: pytest.Pytester) -> None:
+    upstream_scenarios = Path(__file__).resolve().parent.parent / "fixtures" / "scenarios" / "upstream.yaml"
+    with MockServer(Settings(port=0, log_level="warning", scenario_paths=(upstream_scenarios,))) as upstream:
+        pytester.makepyfile(
+            """
+            def test_bad_item(mockserver):
+                mockserver.openai().responses.create(model="gpt-bad-item", input="weather?")
+            """
+        )
+        options = ["-p", "no:cacheprovider", "--mockserver-record=auto", f"--mockserver-upstream={upstream.base_url}"]
+        failed = pytester.runpytest(*options)
+        failed.assert_outcomes(failed=1)
+        failed.stdout.fnmatch_lines(["*request #1 (contract):", "*output[[]0[]].status*"])
+        (pytester.path / "tests").rename(pytester.path / "first-recordings")  # so that the next run forwards again
+        pytester.runpytest(*options, "--mockserver-contract=off").assert_outcomes(passed=1)
