@@ -26,7 +26,7 @@ import os
 import re
 import warnings
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -246,7 +246,6 @@ class _Watch:
     warned: frozenset[str]
     session: list[Problem]
     seen: int = 0  # the journal number of the last request looked at
-    problems: list[Problem] = field(default_factory=list)
 
     def settle(self, nodeid: str, *, failing: bool = True) -> str | None:
         """Warn about the new problems that only warn; the report of those that fail the test (None if none, or
@@ -279,11 +278,11 @@ def problems_of(entry: Entry, *, strict: bool) -> list[tuple[str, str]]:
     the client got), drift from the recording, contract findings, scripted answers the live API could not give."""
     found: list[tuple[str, str]] = []
     error = entry.extra.get("error")
-    code = error.get("code") if isinstance(error, dict) else None
-    if code == "no_scenario_matched" and strict and isinstance(error, dict):
-        found.append(("unmatched", str(error.get("message"))))
-    if code == "no_recording_matched" and isinstance(error, dict):
-        found.append(("replay-miss", str(error.get("message"))))
+    code, message = (error.get("code"), str(error.get("message"))) if isinstance(error, dict) else (None, "")
+    if code == "no_scenario_matched" and strict:
+        found.append(("unmatched", message))
+    if code == "no_recording_matched":
+        found.append(("replay-miss", message))
     if entry.drift:
         found.append(("drift", entry.drift))
     found.extend(("contract", finding) for finding in entry.contract)
