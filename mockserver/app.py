@@ -43,6 +43,9 @@ TERMINAL_EVENTS = frozenset({"response.completed", "response.incomplete", "respo
 
 async def _api_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, APIError)
+    entry: Entry | None = request.scope.get(JOURNAL_ENTRY)
+    if entry is not None and exc.status != 401:  # a 401 repeats the key it refused: it stays out of the journal
+        entry.extra["error"] = {"code": exc.code, "message": exc.message}  # why the mock refused (strict, replay…)
     return JSONResponse(exc.body(), status_code=exc.status, headers=exc.headers)
 
 

@@ -79,6 +79,12 @@ def _parser() -> argparse.ArgumentParser:
         help="accept every model name, unknown ones too (env MOCKSERVER_ANY_MODEL=1)",
     )
     serve.add_argument(
+        "--no-auth",
+        action="store_true",
+        default=None,
+        help="accept requests without an API key, which the live API answers 401 (env MOCKSERVER_NO_AUTH=1)",
+    )
+    serve.add_argument(
         "--profile", choices=PROFILES, help="request validation rules (default openai; env MOCKSERVER_PROFILE)"
     )
     serve.add_argument("--max-body-bytes", type=int, help="largest request body accepted (default 16 MiB)")
@@ -175,6 +181,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 api_keys=tuple(args.api_keys) if getattr(args, "api_keys", None) else None,
                 models=tuple(args.models) if getattr(args, "models", None) else None,
                 any_model=getattr(args, "any_model", None),
+                no_auth=getattr(args, "no_auth", None),
                 profile=getattr(args, "profile", None),
                 max_body_bytes=getattr(args, "max_body_bytes", None),
                 body_timeout_s=getattr(args, "body_timeout", None),

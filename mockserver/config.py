@@ -40,7 +40,8 @@ class Settings:
     port: int = DEFAULT_PORT
     scenario_paths: tuple[Path, ...] = field(default_factory=lambda: (builtin_scenarios_dir(),))
     log_level: str = "warning"  # quiet in library use; `mockserver serve` says more (info)
-    api_keys: tuple[str, ...] = ()
+    api_keys: tuple[str, ...] = ()  # the only keys accepted; empty: any key
+    no_auth: bool = False  # accept requests that carry no key at all (the live API answers them 401)
     profile: str = "openai"
     # Models accepted besides the catalog's and those the scenarios name (`--model`); `any_model` accepts every name.
     models: tuple[str, ...] = ()
@@ -147,7 +148,7 @@ def _check_recording(settings: Settings) -> None:
 
 def settings_from_env(env: Mapping[str, str] | None = None) -> Settings:
     """Settings from `MOCKSERVER_HOST`, `_PORT`, `_SCENARIOS` (os.pathsep-separated), `_LOG_LEVEL`,
-    `_API_KEYS` (comma-separated), `_MODELS` (comma-separated), `_ANY_MODEL`, `_PROFILE`, `_MAX_BODY_BYTES`,
+    `_API_KEYS` (comma-separated), `_NO_AUTH`, `_MODELS` (comma-separated), `_ANY_MODEL`, `_PROFILE`, `_MAX_BODY_BYTES`,
     `_BODY_TIMEOUT` (s), `_MAX_HEADER_BYTES`, `_HEADER_TIMEOUT` (s), `_IDLE_TIMEOUT` (s), `_FORWARDED_ALLOW_IPS`,
     `_ALLOW_REMOTE`, `_SEED`, `_STRICT`, `_WATCH`, `_FINDINGS`, `_STATE`, `_STORE_MAX_ITEMS`, `_STORE_MAX_BYTES`,
     `_JOURNAL_SIZE`, `_JOURNAL_MAX_BYTES`, `_JOURNAL_ENTRY_BYTES`, `_ADMIN_TOKEN`, and the delivery defaults
@@ -194,6 +195,7 @@ def settings_from_env(env: Mapping[str, str] | None = None) -> Settings:
         api_keys=tuple(k.strip() for k in keys.split(",") if k.strip()) if keys else None,
         models=tuple(m.strip() for m in models.split(",") if m.strip()) if models else None,
         any_model=as_flag("ANY_MODEL"),
+        no_auth=as_flag("NO_AUTH"),
         profile=get("PROFILE"),
         max_body_bytes=as_int("MAX_BODY_BYTES"),
         body_timeout_s=as_float("BODY_TIMEOUT"),

@@ -60,6 +60,7 @@ class MockService:
 
     def __init__(self, settings: Settings, scenarios: ScenarioSet, clock: Clock = time.time) -> None:
         self.settings = settings
+        self.strict = settings.strict  # the pytest fixture turns it on and off per test
         self.engine = ScenarioEngine(scenarios)
         self.ids = IdSource(settings.seed)
         self.clock = clock
@@ -115,7 +116,7 @@ class MockService:
         selection = self.engine.select(ctx)
         if selection is not None:
             return selection.reply, selection.scenario.name
-        if self.settings.strict or ctx.headers.get(STRICT_HEADER, "").lower() in ("1", "true", "yes"):
+        if self.strict or ctx.headers.get(STRICT_HEADER, "").lower() in ("1", "true", "yes"):
             raise invalid_request(self.engine.explain(ctx), code="no_scenario_matched")
         return default_reply(ctx, self.settings.seed), None
 

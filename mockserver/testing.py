@@ -67,8 +67,17 @@ class MockAPI:
         self.server = server
         self._engine: ScenarioEngine = server.service.engine
         self._journal: Journal = server.service.journal
-        self.strict = False
         self._clients: list[Any] = []  # made by `openai()`: closed at the end of the test
+
+    @property
+    def strict(self) -> bool:
+        """Whether a request no scenario matches gets the 400 near-miss report (`no_scenario_matched`) instead of
+        the default answer."""
+        return self.server.service.strict
+
+    @strict.setter
+    def strict(self, value: bool) -> None:
+        self.server.service.strict = value
 
     # ------------------------------------------------------------ where it is
 

@@ -3,6 +3,10 @@
 `server` is one real uvicorn server on a free 127.0.0.1 port for the whole session, serving the built-in
 scenarios plus `fixtures/scenarios/e2e.yaml`. Every answer it sends is recorded, and the `wire` fixture checks each
 one against the official schema after the test — so no body or event of an end-to-end test escapes the check.
+
+A request without an API key is a 401, as on the live API. The shared fixtures send `TEST_KEY` for the tests that do
+not send one themselves (`server` adds it to every request that has none, `client` sends it); the tests of the 401
+build their own app.
 """
 
 from __future__ import annotations
@@ -48,6 +52,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 E2E_SCENARIOS = FIXTURES / "scenarios" / "e2e.yaml"
+TEST_KEY = "sk-test"
+KEY_HEADERS = {"Authorization": f"Bearer {TEST_KEY}"}
 
 
 @dataclass
@@ -60,7 +66,8 @@ class Exchange:
 
 
 class RecordingApp:
-    """ASGI wrapper that keeps every answer's status, content type and bytes."""
+    """ASGI wrapper that keeps every answer's status, content type and bytes, and gives a request without an API key
+    the test key (so that the end-to-end tests need not each send one)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -70,6 +77,7 @@ class RecordingApp:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        scope = with_default_key(scope)
         exchange = Exchange(scope["method"], scope["path"])
         self.exchanges.append(exchange)
 
@@ -83,6 +91,14 @@ class RecordingApp:
             await send(message)
 
         await self.app(scope, receive, record)
+
+
+def with_default_key(scope: Scope) -> Scope:
+    """The request with `Authorization: Bearer TEST_KEY` when it carries no key of its own."""
+    names = {name.lower() for name, _ in scope["headers"]}
+    if b"authorization" in names or b"x-api-key" in names:
+        return scope
+    return {**scope, "headers": [*scope["headers"], (b"authorization", f"Bearer {TEST_KEY}".encode())]}
 
 
 def check_exchange(exchange: Exchange) -> None:
@@ -131,7 +147,8 @@ def server(recorder_and_server: tuple[RecordingApp, MockServer]) -> Iterator[Moc
 def client() -> Iterator[TestClient]:
     """The app in-process (no socket) with the built-in scenarios and the end-to-end ones."""
     scenarios = load_scenarios([builtin_scenarios_dir(), E2E_SCENARIOS])
-    with TestClient(create_app(Settings(seed=1), scenarios), raise_server_exceptions=False) as test_client:
+    app = create_app(Settings(seed=1), scenarios)
+    with TestClient(app, raise_server_exceptions=False, headers=KEY_HEADERS) as test_client:
         yield test_client
 
 

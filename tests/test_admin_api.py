@@ -15,7 +15,7 @@ from starlette.testclient import TestClient
 
 from mockserver import MockServer, Settings, create_app
 from mockserver.scenarios import ScenarioSet
-from tests.conftest import E2E_SCENARIOS
+from tests.conftest import E2E_SCENARIOS, KEY_HEADERS
 
 AUTH = {"Authorization": "Bearer sk-test"}
 
@@ -47,7 +47,7 @@ def admin(server: MockServer) -> Iterator[str]:
 
 
 def create(server: MockServer, **body: Any) -> tuple[int, Any]:
-    return call(server.base_url + "/responses", "POST", {"model": "gpt-4.1", "input": "hi", **body})
+    return call(server.base_url + "/responses", "POST", {"model": "gpt-4.1", "input": "hi", **body}, KEY_HEADERS)
 
 
 def test_health(admin: str) -> None:
@@ -121,9 +121,9 @@ def test_journal_and_verdict(server: MockServer, admin: str) -> None:
 
 def test_reset_forgets_stored_responses(server: MockServer, admin: str) -> None:
     created = create(server)[1]
-    assert call(server.base_url + f"/responses/{created['id']}")[0] == 200
+    assert call(server.base_url + f"/responses/{created['id']}", headers=KEY_HEADERS)[0] == 200
     call(admin + "/reset", "POST")
-    assert call(server.base_url + f"/responses/{created['id']}")[0] == 404
+    assert call(server.base_url + f"/responses/{created['id']}", headers=KEY_HEADERS)[0] == 404
 
 
 def test_admin_token() -> None:

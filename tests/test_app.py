@@ -12,6 +12,7 @@ from starlette.testclient import TestClient
 
 from mockserver import Settings, create_app
 from mockserver.scenarios import ScenarioSet, parse_scenarios
+from tests.conftest import KEY_HEADERS
 
 HELLO = {"model": "gpt-4.1", "input": "hello"}
 
@@ -83,7 +84,7 @@ def test_malformed_json_error_names_the_position(client: TestClient) -> None:
 
 def test_oversized_body_is_413_and_names_the_limit() -> None:
     app = create_app(Settings(max_body_bytes=1000), ScenarioSet())
-    with TestClient(app) as small:
+    with TestClient(app, headers=KEY_HEADERS) as small:
         big = json.dumps({"model": "gpt-4.1", "input": "x" * 2000})
         response = small.post("/v1/responses", content=big, headers={"content-type": "application/json"})
         ok = small.post("/v1/responses", json=HELLO)
@@ -101,7 +102,7 @@ def test_oversized_chunked_body_is_413() -> None:
         for _ in range(30):
             yield b" " * 100
 
-    with TestClient(app) as small:
+    with TestClient(app, headers=KEY_HEADERS) as small:
         response = small.post("/v1/responses", content=chunks(), headers={"content-type": "application/json"})
     assert response.status_code == 413
 
@@ -253,7 +254,8 @@ def test_seeded_ids_repeat_across_apps() -> None:
 
     def first_id() -> str:
         # Ids embed their creation time: one clock for both apps, so a second boundary between them cannot matter.
-        with TestClient(create_app(Settings(seed=42), ScenarioSet(scenarios), clock=lambda: 1_800_000_000.0)) as seeded:
+        app = create_app(Settings(seed=42), ScenarioSet(scenarios), clock=lambda: 1_800_000_000.0)
+        with TestClient(app, headers=KEY_HEADERS) as seeded:
             return str(seeded.post("/v1/responses", json=HELLO).json()["id"])
 
     assert first_id() == first_id()
@@ -261,7 +263,7 @@ def test_seeded_ids_repeat_across_apps() -> None:
 
 def test_injected_clock_sets_timestamps() -> None:
     app = create_app(Settings(), ScenarioSet(), clock=lambda: 1_800_000_000.7)
-    with TestClient(app) as clocked:
+    with TestClient(app, headers=KEY_HEADERS) as clocked:
         body = clocked.post("/v1/responses", json=HELLO).json()
     assert body["created_at"] == body["completed_at"] == 1_800_000_000
 

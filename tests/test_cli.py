@@ -17,6 +17,7 @@ import pytest
 
 from mockserver.cli import main
 from mockserver.config import Settings, settings_from_env
+from tests.conftest import KEY_HEADERS
 
 
 @contextmanager
@@ -48,7 +49,7 @@ def running_server(*args: str, env: dict[str, str] | None = None) -> Iterator[tu
 
 def post(url: str, body: dict[str, object]) -> dict[str, object]:
     request = urllib.request.Request(
-        url + "/responses", data=json.dumps(body).encode(), headers={"content-type": "application/json"}
+        url + "/responses", data=json.dumps(body).encode(), headers={"content-type": "application/json", **KEY_HEADERS}
     )
     with urllib.request.urlopen(request, timeout=10) as answer:
         answered: dict[str, object] = json.loads(answer.read())

@@ -15,6 +15,7 @@ from starlette.testclient import TestClient
 from mockserver import Settings, create_app, load_scenarios
 from mockserver.config import builtin_scenarios_dir
 from mockserver.contract import KNOWN_DRIFT, Finding, StreamChecker, check_request, check_response, summarize
+from tests.conftest import KEY_HEADERS
 from tests.reference import live_capture_files
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -86,7 +87,9 @@ def test_live_capture_gives_no_finding(path: Path) -> None:
 @pytest.fixture(scope="module")
 def client() -> Iterator[TestClient]:
     scenarios = load_scenarios([builtin_scenarios_dir(), E2E_SCENARIOS])
-    with TestClient(create_app(Settings(seed=3), scenarios), raise_server_exceptions=False) as test_client:
+    with TestClient(
+        create_app(Settings(seed=3), scenarios), raise_server_exceptions=False, headers=KEY_HEADERS
+    ) as test_client:
         yield test_client
 
 

@@ -17,7 +17,7 @@ from mockserver.contract_proxy import CONTRACT_HEADER
 from mockserver.matching import compile_match
 from mockserver.replies import ModelReply
 from mockserver.scenarios import Scenario, ScenarioSet
-from tests.conftest import FIXTURES
+from tests.conftest import FIXTURES, KEY_HEADERS
 
 UPSTREAM_SCENARIOS = FIXTURES / "scenarios" / "upstream.yaml"
 
@@ -103,7 +103,10 @@ def test_a_json_answer_that_breaks_the_schema_is_reported_in_the_header_log_and_
 def test_a_malformed_stream_is_relayed_and_reported_event_by_event(upstream: MockServer) -> None:
     with proxy(upstream) as server:
         with httpx.stream(
-            "POST", server.base_url + "/responses", json={"model": "gpt-malformed", "input": "x", "stream": True}
+            "POST",
+            server.base_url + "/responses",
+            json={"model": "gpt-malformed", "input": "x", "stream": True},
+            headers=KEY_HEADERS,
         ) as answer:
             text = answer.read().decode()
 

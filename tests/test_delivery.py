@@ -24,6 +24,7 @@ from mockserver.shaping import Chunking, StreamShape
 from mockserver.streaming import split_deltas
 from mockserver.timing import Fixed, LogNormal, Schedule, Uniform
 from mockserver.tokens import estimate_tokens
+from tests.conftest import KEY_HEADERS
 from tests.fault_server import FaultServer, fault_server, fresh_fault_server, running_fault_server  # noqa: F401 (fixtures)
 
 
@@ -38,7 +39,7 @@ class Arrivals:
 
 def arrivals(url: str, headers: dict[str, str], body: dict[str, Any] | None = None) -> Arrivals:
     body = {"model": "gpt-4.1", "input": "hello", **(body or {}), "stream": True}
-    with httpx.Client() as client:
+    with httpx.Client(headers=KEY_HEADERS) as client:
         sent = time.perf_counter()
         with client.stream("POST", url + "/responses", json=body, headers=headers) as response:
             seen = Arrivals(sent, time.perf_counter(), [])
@@ -210,9 +211,13 @@ def test_server_defaults_delay_every_answer_and_pace_every_stream() -> None:
 def test_server_default_fault_applies_unless_a_request_says_otherwise() -> None:
     settings = Settings(port=0, log_level="warning", fault="{http_error: overloaded}")
     with MockServer(settings) as server:
-        faulty = httpx.post(server.base_url + "/responses", json={"model": "gpt-4.1", "input": "hi"})
+        faulty = httpx.post(
+            server.base_url + "/responses", json={"model": "gpt-4.1", "input": "hi"}, headers=KEY_HEADERS
+        )
         spared = httpx.post(
-            server.base_url + "/responses", json={"model": "gpt-4.1", "input": "hi"}, headers={"x-mock-fault": "[]"}
+            server.base_url + "/responses",
+            json={"model": "gpt-4.1", "input": "hi"},
+            headers={"x-mock-fault": "[]", **KEY_HEADERS},
         )
 
     assert faulty.status_code == 503 and spared.status_code == 200

@@ -24,6 +24,7 @@ from mockserver.replies import ModelReply
 from mockserver.response_spec import REPLY_KEYS
 from mockserver.scenarios import SCENARIO_KEYS, ScenarioSet, load_scenarios, parse_scenarios
 from mockserver.watch import ScenarioWatch
+from tests.conftest import KEY_HEADERS
 
 ROOT = Path(__file__).resolve().parent.parent
 GOLDEN = Path(__file__).resolve().parent / "golden"
@@ -184,7 +185,7 @@ def test_near_miss_report_with_nothing_loaded() -> None:
 
 def test_explain_endpoint_and_strict_setting() -> None:
     scenarios = ScenarioSet(parse_scenarios(NEAR_MISS_SCENARIOS, "scenarios.yaml"))
-    with TestClient(create_app(Settings(strict=True), scenarios)) as client:
+    with TestClient(create_app(Settings(strict=True), scenarios), headers=KEY_HEADERS) as client:
         tool = {"type": "function", "name": "get_wether", "parameters": {}}
         body = {"model": "gpt-4.1", "input": "howdy", "tools": [tool]}
         explained = client.post("/__mock__/explain", json=body).json()
@@ -369,7 +370,7 @@ def test_schema_lists_every_error_preset_fault_and_stream_key() -> None:
 
 def test_explain_copes_with_bodies_nobody_validated() -> None:
     scenarios = ScenarioSet(parse_scenarios(NEAR_MISS_SCENARIOS, "scenarios.yaml"))
-    with TestClient(create_app(Settings(), scenarios)) as client:
+    with TestClient(create_app(Settings(), scenarios), headers=KEY_HEADERS) as client:
         for body in ({"tools": 5}, {"tools": [5, "x"], "input": 7}, {"text": "plain", "metadata": []}):
             answer = client.post("/__mock__/explain", json=body)
             assert answer.status_code == 200, answer.text
@@ -392,7 +393,7 @@ def test_a_scenario_can_hand_the_answer_to_the_default_responder() -> None:
             "scenarios.yaml",
         )
     )
-    with TestClient(create_app(Settings(), scenarios)) as client:
+    with TestClient(create_app(Settings(), scenarios), headers=KEY_HEADERS) as client:
         first = client.post("/v1/responses", json=body).json()
         again = client.post("/v1/responses", json=body).json()
         other = client.post("/v1/responses", json={**body, "model": "gpt-4o"}).json()

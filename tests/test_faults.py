@@ -20,6 +20,7 @@ from mockserver.hangs import Server
 from mockserver.journal import Entry
 from mockserver.scenarios import load_scenarios
 from mockserver.transport import ConnectionFault, find_transport
+from tests.conftest import KEY_HEADERS
 from tests.fault_server import FAULT_SCENARIOS, FaultServer, fault_server, fresh_fault_server, running_fault_server  # noqa: F401 (fixtures)
 
 
@@ -403,7 +404,7 @@ def test_stop_returns_promptly_with_a_stalled_stream_open() -> None:
 
 def test_in_process_a_raw_fault_raises_connection_fault() -> None:
     app = create_app(Settings(seed=1), load_scenarios([FAULT_SCENARIOS]))
-    with TestClient(app) as client:
+    with TestClient(app, headers=KEY_HEADERS) as client:
         with pytest.raises(ConnectionFault, match="simulated reset"):
             client.post("/v1/responses", json={"model": "m", "input": "hi"}, headers={"x-mock-scenario": "reset"})
         answer = client.post(

@@ -15,7 +15,7 @@ import pytest
 
 from mockserver import MockServer, Settings
 from mockserver.inprocess import async_transport, sync_transport
-from tests.conftest import E2E_SCENARIOS
+from tests.conftest import E2E_SCENARIOS, KEY_HEADERS
 
 IDS = re.compile(r"\b(resp|msg|fc|rs|call|req)_[0-9A-Za-z]+")
 VOLATILE = re.compile(r'"(created_at|completed_at|obfuscation)":("[^"]*"|\d+)')
@@ -45,9 +45,12 @@ BODIES: list[dict[str, Any]] = [
 @pytest.mark.parametrize("http", [httpx, httpx2], ids=["httpx", "httpx2"])
 @pytest.mark.parametrize("body", BODIES, ids=["json", "stream", "calls", "error", "invalid"])
 def test_same_answer_as_over_the_network(server: MockServer, http: Any, body: dict[str, Any]) -> None:
-    with httpx.Client() as network:
+    with httpx.Client(headers=KEY_HEADERS) as network:
         over_network = network.post(server.base_url + "/responses", json=body)
-    with http.Client(transport=sync_transport(server.app, http), base_url="http://mockserver.invalid") as local:
+    local = http.Client(
+        transport=sync_transport(server.app, http), base_url="http://mockserver.invalid", headers=KEY_HEADERS
+    )
+    with local:
         in_process = local.post("/v1/responses", json=body)
 
     assert in_process.status_code == over_network.status_code
@@ -59,7 +62,9 @@ def test_same_answer_as_over_the_network(server: MockServer, http: Any, body: di
 def test_async_stream_arrives_chunk_by_chunk(server: MockServer, http: Any) -> None:
     async def run() -> list[bytes]:
         transport = async_transport(server.app, http)
-        async with http.AsyncClient(transport=transport, base_url="http://mockserver.invalid") as client:
+        async with http.AsyncClient(
+            transport=transport, base_url="http://mockserver.invalid", headers=KEY_HEADERS
+        ) as client:
             body = {"model": "gpt-4.1", "input": "cite a source", "stream": True}
             async with client.stream("POST", "/v1/responses", json=body) as answer:
                 return [chunk async for chunk in answer.aiter_raw()]

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
+
+from mockserver import MockServer, Settings
+from mockserver.journal import Entry
+from mockserver.pytest_plugin import problems_of
 
 pytest_plugins = ["pytester"]
 
@@ -43,9 +49,8 @@ def test_fixture_scenarios_clients_and_assertions(pytester: pytest.Pytester) -> 
 
         def test_each_test_starts_clean(mockserver):
             assert mockserver.requests == [] and mockserver.added_count == 0
-            assert mockserver.openai().responses.create(model="gpt-4.1", input="hello").output_text == (
-                "Hello! How can I help?"
-            )
+            answer = mockserver.openai().responses.create(model="gpt-4.1", input="hello").output_text
+            assert answer and mockserver.last.scenario is None  # no demo scenario: the default responder answered
 
         def test_sequences_and_retries(mockserver):
             mockserver.on(model="flaky").respond_in_turn({"error": 503}, {"text": "ok"})
@@ -93,12 +98,10 @@ def test_marker_loads_files_and_strict_mode_reports_unmatched_requests(pytester:
         """
     )
     result = pytester.runpytest("-p", "no:cacheprovider")
-    result.assert_outcomes(passed=1, errors=1)
+    result.assert_outcomes(failed=1)  # at the call: the client got the 400 with the near-miss report
     result.stdout.fnmatch_lines(
         [
-            "*mockserver: 1 request(s) matched no scenario (strict mode):",
-            "*request #2:",
-            "*No scenario matched this request.",
+            "*openai.BadRequestError: Error code: 400 - No scenario matched this request.",
             "*1. file-greeting (*greetings.yaml:2)",
             "*- last user message contains 'hello', but the last user message is 'helo'",
         ]
@@ -151,7 +154,7 @@ def test_fixtures_are_documented(pytester: pytest.Pytester) -> None:
             "*mockserver_server [[]session scope[]] -- *",
             "*The session's mock server: started once on a free 127.0.0.1 port*",
             "mockserver -- *",
-            "*A fake OpenAI Responses API for this test, reset before and after it.*",
+            "*A fake OpenAI Responses API for this test, reset before and after it; no scenario unless the test*",
         ]
     )
 
@@ -190,3 +193,201 @@ def test_clients_the_fixture_made_are_closed_after_the_test(pytester: pytest.Pyt
     )
     result = pytester.runpytest("-p", "no:randomly")
     result.assert_outcomes(passed=2)
+
+
+# ---------------------------------------------------------------- a fixture that tells the truth
+
+WEATHER_APP = """
+import json
+
+TOOLS = [{
+    "type": "function",
+    "name": "get_weather",
+    "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
+}]
+
+def first_call_arguments(client):
+    answer = client.responses.create(model="gpt-4.1", input="Weather in Paris?", tools=TOOLS)
+    return json.loads(answer.output[0].arguments)
+"""
+
+
+def test_no_demo_scenario_by_default_so_an_unscripted_tool_call_follows_the_apps_own_schema(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makepyfile(weather_app=WEATHER_APP)
+    pytester.makepyfile(
+        """
+        import pytest
+        from weather_app import first_call_arguments
+
+        def test_default(mockserver):
+            arguments = first_call_arguments(mockserver.openai())
+            assert set(arguments) == {"city"} and mockserver.last.scenario is None
+
+        @pytest.mark.mockserver(builtin=True)
+        def test_demo_on_request(mockserver):
+            assert first_call_arguments(mockserver.openai()) == {"location": "Paris", "unit": "celsius"}
+        """
+    )
+    pytester.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=2)
+    pytester.makepyfile(
+        test_session_builtin="""
+        from weather_app import first_call_arguments
+
+        def test_demo_for_the_session(mockserver):
+            assert first_call_arguments(mockserver.openai())["location"] == "Paris"
+        """
+    )
+    result = pytester.runpytest("-p", "no:cacheprovider", "--mockserver-builtin", "test_session_builtin.py")
+    result.assert_outcomes(passed=1)
+
+
+def test_strict_mode_refuses_at_the_call_and_fails_the_test_even_when_the_app_catches_it(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makepyfile(
+        """
+        import openai
+        import pytest
+
+        @pytest.mark.mockserver(strict=True)
+        def test_app_swallows_the_error(mockserver):
+            mockserver.on(input="hello").respond(text="Hi!")
+            try:
+                mockserver.openai(max_retries=0).responses.create(model="gpt-4.1", input="helo")
+            except openai.BadRequestError as error:
+                assert error.status_code == 400 and error.code == "no_scenario_matched"
+                assert "last user message contains 'hello'" in error.message
+            else:
+                raise AssertionError("strict mode answered an unmatched request")
+        """
+    )
+    result = pytester.runpytest("-p", "no:cacheprovider")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*mockserver: 1 problem(s) with this test's requests:",
+            "*request #1 (unmatched):",
+            "*No scenario matched this request.",
+            "*last user message contains 'hello', but the last user message is 'helo'",
+        ]
+    )
+
+
+# This suite turns warnings into errors, and a pytester run inherits that: let the mock's warnings be warnings.
+SHOW_WARNINGS = ("-W", "default::mockserver.pytest_plugin.MockServerWarning")
+REPLAY_MISS = """
+import openai
+
+def test_unrecorded(mockserver):
+    try:
+        mockserver.openai(max_retries=0).responses.create(model="gpt-4.1", input="never recorded")
+    except openai.BadRequestError as error:
+        assert error.code == "no_recording_matched"  # the app logs it and carries on
+"""
+
+
+def test_a_replay_miss_fails_the_test_and_can_be_only_a_warning(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(REPLAY_MISS)
+    failed = pytester.runpytest("-p", "no:cacheprovider", "--mockserver-record=replay")
+    failed.assert_outcomes(failed=1)
+    failed.stdout.fnmatch_lines(["*request #1 (replay-miss):", "*This request was not recorded*"])
+    failed.stdout.fnmatch_lines(
+        ["*mockserver: 1 problem(s) found*", "*test_unrecorded request #1 replay-miss (failed)*"]
+    )
+
+    warned = pytester.runpytest(
+        "-p", "no:cacheprovider", "--mockserver-record=replay", "--mockserver-warn=replay-miss", *SHOW_WARNINGS
+    )
+    warned.assert_outcomes(passed=1, warnings=1)
+    warned.stdout.fnmatch_lines(["*MockServerWarning: mockserver replay-miss, request #1*"])
+    warned.stdout.fnmatch_lines(["*test_unrecorded request #1 replay-miss (warned)*"])
+
+
+def test_verify_drift_fails_the_test_and_ini_can_make_it_a_warning(pytester: pytest.Pytester) -> None:
+    answers = pytester.makefile(".yaml", upstream="- {name: text, response: Sunny.}")
+    with MockServer(Settings(port=0, log_level="warning", scenario_paths=(answers,))) as upstream:
+        recording = pytester.path / "tests" / "recordings" / "test_verify" / "test_drifts.yaml"
+        recording.parent.mkdir(parents=True)
+        recording.write_text(
+            "scenarios:\n  - name: recorded\n    match: {model: gpt-4.1}\n"
+            "    response: {output: [{type: function_call, name: get_weather, arguments: {city: Paris}}]}\n"
+        )
+        pytester.makepyfile(
+            test_verify="""
+            def test_drifts(mockserver):
+                assert mockserver.openai().responses.create(model="gpt-4.1", input="weather?").output_text == "Sunny."
+            """
+        )
+        options = ["-p", "no:cacheprovider", "--mockserver-record=verify", f"--mockserver-upstream={upstream.base_url}"]
+        failed = pytester.runpytest(*options)
+        failed.assert_outcomes(failed=1)
+        failed.stdout.fnmatch_lines(
+            ["*request #1 (drift):", "*output item types [[]function_call[]] -> [[]message[]]*"]
+        )
+
+        pytester.makeini("[pytest]\nmockserver_warn = drift\n")
+        warned = pytester.runpytest(*options, *SHOW_WARNINGS)
+        warned.assert_outcomes(passed=1, warnings=1)
+        warned.stdout.fnmatch_lines(["*test_drifts request #1 drift (warned)*"])
+
+
+def test_no_summary_when_nothing_went_wrong_and_the_contract_option_reaches_the_settings(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makepyfile(
+        """
+        def test_contract_mode(mockserver_settings, mockserver):
+            assert mockserver_settings.contract == "off" and mockserver_settings.scenario_paths == ()
+            mockserver.on().respond(text="ok")
+            assert mockserver.openai().responses.create(model="gpt-4.1", input="x").output_text == "ok"
+        """
+    )
+    result = pytester.runpytest("-p", "no:cacheprovider", "--mockserver-contract=off")
+    result.assert_outcomes(passed=1)
+    assert "problem(s) found" not in result.stdout.str()
+    assert (
+        pytester.runpytest("-p", "no:cacheprovider", "--mockserver-contract=loose").ret == pytest.ExitCode.USAGE_ERROR
+    )
+
+
+@pytest.mark.parametrize(
+    ("entry", "strict", "kinds"),
+    [
+        (Entry(1, 0, "POST", "/v1/responses", {}, contract=["response at output[0]: bad"]), False, ["contract"]),
+        (
+            Entry(1, 0, "POST", "/v1/responses", {}, findings=["function_call to a tool not offered"]),
+            False,
+            ["findings"],
+        ),
+        (Entry(1, 0, "POST", "/v1/responses", {}, drift="output: message → function_call"), False, ["drift"]),
+        (
+            Entry(1, 0, "POST", "/v1/responses", {}, extra={"error": {"code": "no_scenario_matched"}}),
+            True,
+            ["unmatched"],
+        ),
+        (Entry(1, 0, "POST", "/v1/responses", {}, extra={"error": {"code": "no_scenario_matched"}}), False, []),
+        (Entry(1, 0, "POST", "/v1/responses", {}, extra={"error": {"code": "invalid_value"}}), True, []),
+    ],
+    ids=["contract", "findings", "drift", "strict-miss", "header-strict-miss-outside-strict-mode", "other-400"],
+)
+def test_what_counts_as_a_problem(entry: Entry, strict: bool, kinds: list[str]) -> None:
+    assert [kind for kind, _ in problems_of(entry, strict=strict)] == kinds
+
+
+def test_a_contract_finding_fails_the_test_unless_the_contract_is_off(pytester: pytest.Pytester) -> None:
+    upstream_scenarios = Path(__file__).resolve().parent.parent / "fixtures" / "scenarios" / "upstream.yaml"
+    with MockServer(Settings(port=0, log_level="warning", scenario_paths=(upstream_scenarios,))) as upstream:
+        pytester.makepyfile(
+            """
+            def test_bad_item(mockserver):
+                mockserver.openai().responses.create(model="gpt-bad-item", input="weather?")
+            """
+        )
+        options = ["-p", "no:cacheprovider", "--mockserver-record=auto", f"--mockserver-upstream={upstream.base_url}"]
+        failed = pytester.runpytest(*options)
+        failed.assert_outcomes(failed=1)
+        failed.stdout.fnmatch_lines(["*request #1 (contract):", "*output[[]0[]].status*"])
+        (pytester.path / "tests").rename(pytester.path / "first-recordings")  # so that the next run forwards again
+        pytester.runpytest(*options, "--mockserver-contract=off").assert_outcomes(passed=1)

@@ -17,7 +17,7 @@ from starlette.testclient import TestClient
 
 from mockserver import MockServer, Settings, create_app
 from mockserver.scenarios import ScenarioSet, parse_scenarios
-from tests.conftest import E2E_SCENARIOS
+from tests.conftest import E2E_SCENARIOS, KEY_HEADERS
 
 pytest_plugins = ["pytester"]
 
@@ -54,7 +54,7 @@ def yaml_examples() -> list[tuple[str, list[dict[str, Any]]]]:
 @pytest.mark.parametrize(("example", "checks"), yaml_examples(), ids=lambda value: "")
 def test_readme_yaml_examples_load_and_answer_as_documented(example: str, checks: list[dict[str, Any]]) -> None:
     scenarios = ScenarioSet(parse_scenarios(example, str(ROOT / "README.md")))
-    with TestClient(create_app(Settings(), scenarios)) as client:
+    with TestClient(create_app(Settings(), scenarios), headers=KEY_HEADERS) as client:
         for check in checks:
             for expected in check["answers"]:
                 answer = client.post("/v1/responses", json=check["request"])

@@ -20,7 +20,7 @@ from mockserver import MockServer, Settings
 from mockserver.cli import main
 from mockserver.recording import HASH_HEADER
 from mockserver.upstream import SSEEvent
-from tests.conftest import FIXTURES
+from tests.conftest import FIXTURES, KEY_HEADERS
 
 pytest_plugins = ["pytester"]
 
@@ -293,7 +293,7 @@ def test_every_observer_sees_each_event_even_a_malformed_one(upstream: MockServe
 
         server.service.proxy.observers.append(watch)
         body = {"model": "gpt-malformed", "input": "hi", "stream": True}
-        answer = httpx.post(server.base_url + "/responses", json=body, timeout=10)
+        answer = httpx.post(server.base_url + "/responses", json=body, timeout=10, headers=KEY_HEADERS)
 
     (watcher,) = watchers
     assert answer.status_code == 200 and watcher.calls == ["request", "response 200", "end None"]

@@ -35,6 +35,7 @@ from mockserver.matching import MATCH_KEYS
 from mockserver.response_spec import REPLY_KEYS
 from mockserver.scenarios import SCENARIO_KEYS, parse_scenarios
 from mockserver.validation import request_schema
+from tests.conftest import KEY_HEADERS
 
 TIMEOUT = 10.0  # seconds for any one request: a hang fails the test instead of blocking it
 SMALL_LIMIT = 4096  # max_body_bytes of the in-process app, so oversized bodies stay cheap to generate
@@ -218,7 +219,7 @@ def call() -> Iterator[Callable[..., Any]]:
     scenarios = load_scenarios([builtin_scenarios_dir()])
     app = create_app(Settings(seed=3, max_body_bytes=SMALL_LIMIT * 64), scenarios)
     pool = concurrent.futures.ThreadPoolExecutor(1)
-    with TestClient(app, raise_server_exceptions=True) as client:
+    with TestClient(app, raise_server_exceptions=True, headers=KEY_HEADERS) as client:
 
         def send(method: str, url: str, **kwargs: Any) -> Any:  # starlette's TestClient answers with httpx2's Response
             future = pool.submit(client.request, method, url, **kwargs)
@@ -235,7 +236,7 @@ def call() -> Iterator[Callable[..., Any]]:
 def small_call() -> Iterator[Callable[..., Any]]:
     """As `call`, with a small body limit."""
     app = create_app(Settings(seed=3, max_body_bytes=SMALL_LIMIT), load_scenarios([builtin_scenarios_dir()]))
-    with TestClient(app, raise_server_exceptions=True) as client:
+    with TestClient(app, raise_server_exceptions=True, headers=KEY_HEADERS) as client:
         yield client.request
 
 
@@ -368,7 +369,7 @@ def real_server() -> Iterator[MockServer]:
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(body=mutated_bodies())
 def test_mutated_bodies_over_a_socket(real_server, body):
-    with httpx.Client(base_url=real_server.url, timeout=TIMEOUT) as client:
+    with httpx.Client(base_url=real_server.url, timeout=TIMEOUT, headers=KEY_HEADERS) as client:
         assert_envelope(client.post("/v1/responses", content=encode(body), headers=JSON_HEADERS))
 
 
@@ -405,7 +406,7 @@ def status_of(answer: bytes) -> int:
 
 def test_a_declared_100_mb_body_is_refused_before_it_is_read(real_server):
     head = (
-        b"POST /v1/responses HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\n"
+        b"POST /v1/responses HTTP/1.1\r\nhost: x\r\nauthorization: Bearer sk-test\r\ncontent-type: application/json\r\n"
         b"content-length: 104857600\r\n\r\n"
     )  # and no byte of the body: the answer must not wait for it (sending a few would race the server's RST)
     answer = raw_exchange(real_server, head, shut=False)
@@ -424,7 +425,8 @@ def test_a_declared_100_mb_body_is_refused_before_it_is_read(real_server):
 )
 def test_bad_bytes_over_a_socket(real_server, body):
     request = (
-        b"POST /v1/responses HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\nconnection: close\r\n"
+        b"POST /v1/responses HTTP/1.1\r\nhost: x\r\nauthorization: Bearer sk-test\r\n"
+        b"content-type: application/json\r\nconnection: close\r\n"
         + f"content-length: {len(body)}\r\n\r\n".encode()
         + body
     )
@@ -436,7 +438,8 @@ def test_bad_bytes_over_a_socket(real_server, body):
 def test_a_content_length_shorter_than_the_body(real_server):
     body = b'{"model": "gpt-4.1", "input": "hello there"}'
     request = (
-        b"POST /v1/responses HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\nconnection: close\r\n"
+        b"POST /v1/responses HTTP/1.1\r\nhost: x\r\nauthorization: Bearer sk-test\r\n"
+        b"content-type: application/json\r\nconnection: close\r\n"
         b"content-length: 10\r\n\r\n" + body
     )
     answer = raw_exchange(real_server, request)
@@ -542,6 +545,7 @@ def stream_request(headers: dict[str, str]) -> bytes:
     lines = [
         "POST /v1/responses HTTP/1.1",
         "host: x",
+        "authorization: Bearer sk-test",
         "content-type: application/json",
         f"content-length: {len(body)}",
         *(f"{name}: {value}" for name, value in headers.items()),
@@ -593,7 +597,7 @@ def trickle(server: MockServer, body: bytes, pause: float, extra: bytes = b"") -
     """Sends the body a few bytes at a time, `pause` seconds apart; returns the answer and when it came."""
     assert server.port is not None
     head = (
-        b"POST /v1/responses HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\n"
+        b"POST /v1/responses HTTP/1.1\r\nhost: x\r\nauthorization: Bearer sk-test\r\ncontent-type: application/json\r\n"
         + extra
         + f"content-length: {len(body)}\r\n\r\n".encode()
     )
@@ -707,7 +711,7 @@ def test_reloading_under_load_never_serves_a_half_loaded_set(tmp_path, write):
 
     def fire(number: int) -> None:
         seen = 0
-        with httpx.Client(base_url=server.url, timeout=TIMEOUT) as client:
+        with httpx.Client(base_url=server.url, timeout=TIMEOUT, headers=KEY_HEADERS) as client:
             while not stop.is_set():
                 header = {"x-mock-scenario": "a"} if number % 2 else {}
                 response = client.post("/v1/responses", json={"model": "gpt-4.1", "input": "zzz"}, headers=header)

@@ -25,6 +25,7 @@ from mockserver.engine import ScenarioEngine
 from mockserver.errors import APIError, ScenarioFileError
 from mockserver.scenarios import ScenarioSet, load_scenarios, parse_scenarios
 from mockserver.yamlfile import MAX_FILE_BYTES
+from tests.conftest import KEY_HEADERS
 from tests.test_shutdown import read_line
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -63,7 +64,7 @@ def test_allow_remote_serves_with_a_warning() -> None:
     try:
         line = read_line(process.stdout, 20)
         port = int(line.split("/v1")[0].rsplit(":", 1)[1])
-        assert httpx.get(f"http://127.0.0.1:{port}/v1/models", timeout=5).status_code == 200
+        assert httpx.get(f"http://127.0.0.1:{port}/v1/models", timeout=5, headers=KEY_HEADERS).status_code == 200
         process.send_signal(signal.SIGTERM)
         _, stderr = process.communicate(timeout=10)
     finally:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
+import hmac
 import json
 from typing import Any
 
@@ -45,7 +48,7 @@ def service_of(request: Request) -> MockService:
 def authorized(request: Request) -> MockService:
     """The service, once the request's API key has passed (see `check_api_key`)."""
     service = service_of(request)
-    check_api_key(request, service.settings.api_keys)
+    check_api_key(request, service.settings.api_keys, no_auth=service.settings.no_auth)
     return service
 
 
@@ -224,18 +227,66 @@ def _json_kind(value: object) -> str:
     return kinds.get(type(value), "null")
 
 
-def check_api_key(request: Request, allowed: tuple[str, ...]) -> None:
-    """Any key passes unless keys are configured; then only those, with the live API's 401 bodies."""
-    if not allowed:
-        return
-    authorization = request.headers.get("authorization", "")
-    key = authorization[7:].strip() if authorization[:7].lower() == "bearer " else request.headers.get("x-api-key", "")
+# The live API's 401 bodies, as quoted in public issue threads: a missing key (type invalid_request_error, param and
+# code null; github.com/ioanmo226/chatgpt-web-application/issues/18, github.com/Koischizo/AI-Vtuber/issues/40) and
+# a wrong one (code invalid_api_key; github.com/popjane/free_chatgpt_api/issues/3,
+# github.com/continuedev/continue/issues/11745 and /12660 for the masking of long and short keys).
+NO_KEY_MESSAGE = (
+    "You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer auth "
+    "(i.e. Authorization: Bearer YOUR_KEY), or as the password field (with blank username) if you're accessing the "
+    "API from your browser and are prompted for a username and password. You can obtain an API key from "
+    "https://platform.openai.com/account/api-keys."
+)
+
+
+def check_api_key(request: Request, allowed: tuple[str, ...], *, no_auth: bool = False) -> None:
+    """A request needs a key (`Authorization: Bearer KEY` or `x-api-key: KEY`), as on the live API, unless
+    `no_auth`; any key passes unless keys are configured, then only those (compared in constant time)."""
+    key = api_key_of(headers_of(request.scope))
     if not key:
+        if no_auth:
+            return
+        raise APIError(401, NO_KEY_MESSAGE)
+    if allowed and not is_allowed_key(key, allowed):
         raise APIError(
             401,
-            "You didn't provide an API key. You need to provide your API key in an Authorization header using "
-            "Bearer auth (i.e. Authorization: Bearer YOUR_KEY).",
+            f"Incorrect API key provided: {masked_key(key)}. You can find your API key at "
+            "https://platform.openai.com/account/api-keys.",
+            code="invalid_api_key",
         )
-    if key not in allowed:
-        masked = key[:3] + "*" * max(len(key) - 7, 0) + key[-4:] if len(key) > 8 else "*" * len(key)
-        raise APIError(401, f"Incorrect API key provided: {masked}.", code="invalid_api_key")
+
+
+def api_key_of(headers: Headers) -> str:
+    """The key a request carries: the `Authorization: Bearer` token (or the password of `Basic` auth, which the
+    live message offers to browsers), else the `x-api-key` header; "" for none."""
+    authorization = headers.get("authorization", "")
+    scheme = authorization[:6].lower()
+    if scheme == "bearer" and authorization[6:7] == " ":
+        return authorization[7:].strip()
+    if scheme == "basic " and (password := _basic_password(authorization[6:].strip())):
+        return password
+    return headers.get("x-api-key", "").strip()
+
+
+def _basic_password(credentials: str) -> str:
+    try:
+        decoded = base64.b64decode(credentials, validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        return ""
+    return decoded.partition(":")[2]
+
+
+def is_allowed_key(key: str, allowed: tuple[str, ...]) -> bool:
+    """Whether `key` is one of `allowed`, compared in constant time and against every allowed key, so that the
+    time taken says nothing about how much of a key was right nor which key came close."""
+    given = key.encode()
+    matches = [hmac.compare_digest(given, candidate.encode()) for candidate in allowed]
+    return any(matches)
+
+
+def masked_key(key: str) -> str:
+    """A key as the live 401 shows it: the first 8 and last 4 characters with a `*` for each one between
+    (`sk-WRQsP***…***xQBt`); a key of 12 characters or fewer as it was given (`Method`, `sk jj`)."""
+    if len(key) <= 12:
+        return key
+    return key[:8] + "*" * (len(key) - 12) + key[-4:]

@@ -9,18 +9,18 @@ from starlette.responses import Response
 from ..errors import APIError
 from ..model_rules import is_known_model
 from ..models import catalogue, model_object
-from .common import JSONBody, service_of
+from .common import JSONBody, authorized
 
 
 async def list_models(request: Request) -> Response:
-    service = service_of(request)
+    service = authorized(request)
     names = catalogue([*service.scenarios.models(), *service.settings.models])
     return JSONBody({"object": "list", "data": [model_object(name) for name in names]})
 
 
 async def retrieve_model(request: Request) -> Response:
     model_id = request.path_params["model_id"]
-    service = service_of(request)
+    service = authorized(request)
     if not is_known_model(model_id, service.settings, service.scenarios):
         raise APIError(
             404,

@@ -25,7 +25,7 @@ def long_stream(events: int) -> list[dict[str, object]]:
     from mockserver.scenarios import ScenarioSet, parse_scenarios
 
     app = create_app(Settings(seed=1), ScenarioSet(parse_scenarios(scenarios_yaml, "bench.yaml")))
-    with TestClient(app) as client:
+    with TestClient(app, headers={"authorization": "Bearer sk-test"}) as client:
         body = client.post("/v1/responses", json={"model": "gpt-4.1", "input": "go", "stream": True}).text
     return [json.loads(block.split("data: ", 1)[1]) for block in body.strip().split("\n\n")]
 

@@ -58,7 +58,11 @@ def free_port() -> int:
 def wait_until_up(url: str, timeout: float = 15.0) -> float:
     """Seconds until the first 2xx answer to the benchmark request."""
     started = time.perf_counter()
-    request = urllib.request.Request(url, data=json.dumps(BODY).encode(), headers={"content-type": "application/json"})
+    request = urllib.request.Request(
+        url,
+        data=json.dumps(BODY).encode(),
+        headers={"content-type": "application/json", "authorization": "Bearer sk-test"},
+    )
     while time.perf_counter() - started < timeout:
         try:
             with urllib.request.urlopen(request, timeout=1) as answer:
@@ -123,7 +127,7 @@ def main() -> int:
                 urllib.request.Request(
                     f"http://127.0.0.1:{mock_port}/v1/responses",
                     data=json.dumps(BODY).encode(),
-                    headers={"content-type": "application/json"},
+                    headers={"content-type": "application/json", "authorization": "Bearer sk-test"},
                 )
             ) as answer:
                 payload.write_bytes(answer.read())

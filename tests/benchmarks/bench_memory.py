@@ -36,7 +36,7 @@ def measure(mode: str, count: int, max_items: int, max_bytes: int) -> dict[str, 
     app = create_app(settings)
     service = app.state.service
     body = {"model": "gpt-4.1", "input": "Tell me about the weather in Paris, briefly.", "metadata": {"n": "1"}}
-    with TestClient(app) as client:
+    with TestClient(app, headers={"authorization": "Bearer sk-test"}) as client:
         sample = client.post("/v1/responses", json=body).json()
         items = client.get(f"/v1/responses/{sample['id']}/input_items").json()["data"]
         service.clear_state()

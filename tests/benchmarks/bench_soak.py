@@ -41,6 +41,7 @@ scenarios:
     response:
       text: "A steady answer for the soak test: long enough to stream in a dozen events, short enough to be quick."
 """
+KEY = {"authorization": "Bearer sk-soak"}  # the mock, like the live API, answers a request without a key 401
 DROP_AFTER_EVENTS = 2
 CUT_AFTER_EVENTS = 3
 # kind → weight in the mix
@@ -208,7 +209,7 @@ class Client:
 
     def __init__(self, number: int, base_url: str, load: Load) -> None:
         self.rng = random.Random(number)
-        self.http = httpx.AsyncClient(base_url=base_url, timeout=30)
+        self.http = httpx.AsyncClient(base_url=base_url, timeout=30, headers=KEY)
         self.load = load
         self.own_ids: list[str] = []
         self.kinds = list(MIX)
@@ -346,7 +347,7 @@ async def read_back(base_url: str, load: Load, concurrency: int) -> tuple[int, l
     pending = list(expected)
 
     async def worker() -> None:
-        async with httpx.AsyncClient(base_url=base_url, timeout=30) as http:
+        async with httpx.AsyncClient(base_url=base_url, timeout=30, headers=KEY) as http:
             while pending:
                 response_id = pending.pop()
                 response = await http.get(f"/v1/responses/{response_id}")

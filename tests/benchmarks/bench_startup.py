@@ -23,7 +23,7 @@ started = time.perf_counter()
 from mockserver import MockServer, Settings
 server = MockServer(Settings(port=0, log_level="warning")).start()
 request = urllib.request.Request(server.base_url + "/responses", data=b'{"model":"gpt-4.1","input":"hello"}',
-                                 headers={"content-type": "application/json"})
+                                 headers={"content-type": "application/json", "authorization": "Bearer sk-test"})
 urllib.request.urlopen(request).read()
 print(time.perf_counter() - started)
 server.stop()
@@ -41,7 +41,9 @@ def serve_startup() -> float:
         port = sock.getsockname()[1]
     body = json.dumps({"model": "gpt-4.1", "input": "hello"}).encode()
     request = urllib.request.Request(
-        f"http://127.0.0.1:{port}/v1/responses", data=body, headers={"content-type": "application/json"}
+        f"http://127.0.0.1:{port}/v1/responses",
+        data=body,
+        headers={"content-type": "application/json", "authorization": "Bearer sk-test"},
     )
     started = time.perf_counter()
     process = subprocess.Popen(

@@ -25,6 +25,7 @@ import httpx
 
 # Events besides the deltas: created, in_progress, output_item.added, content_part.added, output_text.done,
 # content_part.done, output_item.done, completed.
+KEY = {"authorization": "Bearer sk-bench"}  # the mock, like the live API, answers a request without a key 401
 FRAME_EVENTS = 8
 CHUNK = 4
 
@@ -75,7 +76,7 @@ async def one_stream(client: httpx.AsyncClient, model: str) -> list[tuple[float,
 
 async def many_streams(base_url: str, model: str, count: int) -> tuple[float, list[list[tuple[float, str, int]]], int]:
     limits = httpx.Limits(max_connections=count, max_keepalive_connections=count)
-    async with httpx.AsyncClient(base_url=base_url, limits=limits, timeout=120) as client:
+    async with httpx.AsyncClient(base_url=base_url, limits=limits, timeout=120, headers=KEY) as client:
         started = time.perf_counter()
         results = await asyncio.gather(*(one_stream(client, model) for _ in range(count)), return_exceptions=True)
         wall = time.perf_counter() - started
