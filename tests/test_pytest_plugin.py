@@ -230,7 +230,10 @@ def test_no_demo_scenario_by_default_so_an_unscripted_tool_call_follows_the_apps
             assert first_call_arguments(mockserver.openai()) == {"location": "Paris", "unit": "celsius"}
         """
     )
-    pytester.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=2)
+    # The demo call is given on request, and it is the finding it is: arguments the app's strict tool cannot take.
+    result = pytester.runpytest("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(["*Scenario 'weather' called 'get_weather' with arguments that break its strict*"])
     pytester.makepyfile(
         test_session_builtin="""
         from weather_app import first_call_arguments
@@ -239,7 +242,8 @@ def test_no_demo_scenario_by_default_so_an_unscripted_tool_call_follows_the_apps
             assert first_call_arguments(mockserver.openai())["location"] == "Paris"
         """
     )
-    result = pytester.runpytest("-p", "no:cacheprovider", "--mockserver-builtin", "test_session_builtin.py")
+    flags = ("-p", "no:cacheprovider", "--mockserver-builtin", "--mockserver-warn", "findings", *SHOW_WARNINGS)
+    result = pytester.runpytest(*flags, "test_session_builtin.py")
     result.assert_outcomes(passed=1)
 
 
