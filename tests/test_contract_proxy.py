@@ -12,35 +12,15 @@ import httpx
 import openai
 import pytest
 
-from mockserver import MockServer, Settings, load_scenarios
+from mockserver import MockServer, Settings
 from mockserver.contract_proxy import CONTRACT_HEADER
-from mockserver.matching import compile_match
-from mockserver.replies import ModelReply
-from mockserver.scenarios import Scenario, ScenarioSet
-from tests.conftest import FIXTURES, KEY_HEADERS
-
-UPSTREAM_SCENARIOS = FIXTURES / "scenarios" / "upstream.yaml"
-
-
-# An upstream answer that breaks the schema (a status that is not a string). No scenario file may say this (the
-# loader refuses it), so the scenario is built here, past the loader.
-BAD_ITEM = Scenario(
-    name="malformed-item",
-    conditions=compile_match({"model": "gpt-bad-item"}, ()),
-    replies=(
-        ModelReply(
-            output=({"type": "web_search_call", "status": 42, "action": {"type": "search", "query": "weather"}},)
-        ),
-    ),
-    source="tests/test_contract_proxy.py",
-)
+from tests.conftest import KEY_HEADERS
+from tests.upstream_mock import upstream_server
 
 
 @pytest.fixture
 def upstream() -> Iterator[MockServer]:
-    scenarios = ScenarioSet([*load_scenarios([UPSTREAM_SCENARIOS]).scenarios, BAD_ITEM])
-    settings = Settings(port=0, log_level="warning", scenario_paths=(UPSTREAM_SCENARIOS,))
-    with MockServer(settings, scenarios) as server:
+    with upstream_server() as server:
         yield server
 
 

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
+# Imported here, before any in-process pytester run: a run restores `sys.modules` as it found them, so a module first
+# imported inside one would be imported again later, and its exceptions would no longer be the classes the first copy
+# maps (httpx maps httpcore's errors by class, and imports httpcore only when it first sends).
+import httpcore  # noqa: F401
+import httpx  # noqa: F401
 import pytest
 
 from mockserver import MockServer, Settings
 from mockserver.journal import Entry
 from mockserver.pytest_plugin import problems_of
+from tests.upstream_mock import upstream_server
 
 pytest_plugins = ["pytester"]
 
@@ -381,8 +385,7 @@ def test_what_counts_as_a_problem(entry: Entry, strict: bool, kinds: list[str]) 
 
 
 def test_a_contract_finding_fails_the_test_unless_the_contract_is_off(pytester: pytest.Pytester) -> None:
-    upstream_scenarios = Path(__file__).resolve().parent.parent / "fixtures" / "scenarios" / "upstream.yaml"
-    with MockServer(Settings(port=0, log_level="warning", scenario_paths=(upstream_scenarios,))) as upstream:
+    with upstream_server() as upstream:
         pytester.makepyfile(
             """
             def test_bad_item(mockserver):
