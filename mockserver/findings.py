@@ -20,7 +20,9 @@ each way it oversteps them, one sentence each:
   forced function or custom tool; a call to another function or custom tool than the forced one;
 - more built-in tool calls (hosted and MCP) than `max_tool_calls` (the API reference: "the maximum number of total
   calls to built-in tools"; function calls are not counted);
-- more than one function or custom tool call with `parallel_tool_calls: false`.
+- more than one function or custom tool call with `parallel_tool_calls: false`;
+- a reasoning item from a catalog model that sends none for this request: one that does not reason, or a reasoning
+  model at `reasoning.effort: "none"` (captures `response-text-gpt-6-luna.json`, `stream-function-call-gpt-5.1`).
 
 An item the response cut short (`status: incomplete`) is not checked for JSON, and a response that did not complete
 is not asked for the calls it should have made. A request with a stored `prompt` may take its tools and format from
@@ -40,6 +42,8 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from .context import RequestContext
+from .models import is_reasoning_model, model_info
+from .reasoning import sends_reasoning
 from .types import JSON, JSONObject
 
 if TYPE_CHECKING:
@@ -79,10 +83,12 @@ def scenario_findings(ctx: RequestContext, response: JSONObject, scenario: str) 
     output: list[JSONObject] = response.get("output") or []
     calls = [item for item in output if item.get("type") in CALL_ITEMS or item.get("type") in MCP_ITEMS]
     body = ctx.body
+    reasoned = list(_unexpected_reasoning(ctx, output))
     if not calls and "tool_choice" not in body and ctx.text_format.get("type", "text") == "text":
-        return []
+        return [f"Scenario '{scenario}' {problem}" for problem in reasoned]
     completed = response.get("status") == "completed"
     problems = [
+        *reasoned,
         *_not_offered(ctx, calls),
         *_against_tool_choice(ctx, calls, completed),
         *_against_limits(body, calls),
@@ -90,6 +96,19 @@ def scenario_findings(ctx: RequestContext, response: JSONObject, scenario: str) 
         *_bad_text(ctx, output),
     ]
     return [f"Scenario '{scenario}' {problem}" for problem in problems]
+
+
+def _unexpected_reasoning(ctx: RequestContext, output: list[JSONObject]) -> Iterator[str]:
+    """A reasoning item the live API would not send: only judged for catalog models, whose reasoning is known."""
+    if model_info(ctx.model) is None or sends_reasoning(ctx) or not any(i.get("type") == "reasoning" for i in output):
+        return
+    if is_reasoning_model(ctx.model):
+        yield (
+            f"sent a reasoning item, but at reasoning.effort 'none' {ctx.model} reasons not at all; the live API then "
+            "sends no reasoning item."
+        )
+    else:
+        yield f"sent a reasoning item, but {ctx.model} is not a reasoning model; the live API sends none for it."
 
 
 def header_value(findings: list[str]) -> str:

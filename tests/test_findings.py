@@ -188,6 +188,16 @@ FINDINGS: dict[str, tuple[dict[str, Any], dict[str, Any], str]] = {
         {"tools": [WEATHER, CLOCK], "parallel_tool_calls": False},
         "made 2 tool calls in one response with parallel_tool_calls false",
     ),
+    "a reasoning item from a model that does not reason": (
+        {"reasoning": ["**Thinking**\n\nAbout the weather."], "text": "Sunny."},
+        {},
+        "sent a reasoning item, but gpt-4.1 is not a reasoning model; the live API sends none for it.",
+    ),
+    "a reasoning item at effort none": (
+        {"reasoning": ["**Thinking**\n\nAbout the weather."], "text": "Sunny."},
+        {"model": "gpt-5.1", "reasoning": {"effort": "none"}},
+        "sent a reasoning item, but at reasoning.effort 'none' gpt-5.1 reasons not at all",
+    ),
 }
 
 
@@ -215,6 +225,10 @@ def test_each_finding_goes_to_the_header_the_journal_and_the_log(
 NO_FINDINGS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
     "offered function, fitting arguments": ({"output": [call("get_weather", {"city": "Paris"})]}, {"tools": [WEATHER]}),
     "plain text, no tools, no format": ({"text": "Hi"}, {}),
+    "its own reasoning from a reasoning model": (
+        {"reasoning": ["**Thinking**\n\nAbout the weather."], "text": "Sunny."},
+        {"model": "gpt-5", "reasoning": {"effort": "low"}},
+    ),
     "non-strict tool, arguments off its schema": (
         {"output": [call("get_weather", {"town": "Paris"})]},
         {"tools": [{**WEATHER, "strict": False}]},
