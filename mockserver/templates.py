@@ -361,11 +361,24 @@ def compile_templates(value: JSON, where: Where) -> dict[str, Template]:
         elif is_template(node) and node not in compiled:
             try:
                 compiled[node] = _ENVIRONMENT.from_string(node)
+                _check_regex_literals(node)
             except TemplateError as exc:
                 raise InvalidSpec(path, f"template error: {exc}") from None
+            except RegexError as exc:
+                raise InvalidSpec(path, f"template error: the regex filter's pattern is not valid: {exc}") from None
 
     visit(value, where)
     return compiled
+
+
+def _check_regex_literals(source: str) -> None:
+    """Compile every pattern the template gives the `regex` filter as a literal, so that a bad one (a stray escape)
+    fails at load, not at the first request."""
+    for found in _ENVIRONMENT.parse(source).find_all(nodes.Filter):
+        if found.name == "regex" and found.args and isinstance(found.args[0], nodes.Const):
+            pattern = found.args[0].value
+            if isinstance(pattern, str):
+                _compiled(pattern)
 
 
 def substitute(value: JSON, replace: Callable[[str], str]) -> JSON:

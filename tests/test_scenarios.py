@@ -164,6 +164,11 @@ BROKEN = [
     ("scenario:\n  - name: a\n", 1, "unknown top-level key 'scenario'"),
     ("scenarios: {name: a}\n", 1, "must be a list"),
     ("scenarios:\n  - name: a\n    response: {usage: {input_tokens: many}}\n", 3, "usage takes token counts"),
+    (
+        "scenarios:\n  - name: a\n    response:\n      text: '{{ input | regex(\"\\\\q\") }}'\n",
+        4,
+        "the regex filter's pattern is not valid: bad escape \\q",
+    ),
 ]
 
 
