@@ -262,8 +262,15 @@ def _function_call_output(spec: JSON, where: Where) -> Condition:
             lambda ctx: bool(ctx.function_call_outputs),
             lambda ctx: "it holds none",
         )
+    if spec is False:  # the first turn of a tool loop: no tool result yet
+        return Condition(
+            "function_call_output",
+            "input holds no function_call_output",
+            lambda ctx: not ctx.function_call_outputs,
+            lambda ctx: f"it holds {len(ctx.function_call_outputs)}",
+        )
     if not isinstance(spec, Mapping):
-        raise InvalidSpec(where, "function_call_output takes true or {call_id, name, output}")
+        raise InvalidSpec(where, "function_call_output takes true, false or {call_id, name, output}")
     _reject_unknown(spec, ("call_id", "name", "output"), where, "function_call_output key")
     tests: dict[str, TextTest] = {}
     words: list[str] = []

@@ -11,19 +11,23 @@ test come before the loaded ones and disappear at `reset()`.
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import importlib
+import inspect
 import json
 import pprint
 from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 from .engine import ScenarioEngine
-from .errors import InvalidSpec
+from .errors import InvalidSpec, ScenarioFileError
 from .inprocess import async_transport, sync_transport
 from .journal import Entry, Journal
+from .matchers import ABSENT, matches
 from .scenarios import Scenario, compile_scenario, load_scenarios
 from .server import MockServer
 from .verdicts import assert_client_behaved, verdict
@@ -36,28 +40,62 @@ IN_PROCESS_BASE_URL = IN_PROCESS_URL + "/v1"
 class ScenarioBuilder:
     """`mock.on(**match)`: say what the matching requests get with `.respond(**response)`."""
 
-    def __init__(self, api: MockAPI, match: dict[str, Any], options: dict[str, Any]) -> None:
+    def __init__(self, api: MockAPI, match: dict[str, Any], options: dict[str, Any], source: str) -> None:
         self._api = api
         self._match = match
         self._options = options
+        self._source = source
 
-    def respond(self, response: Any = None, **fields: Any) -> Scenario:
+    def respond(self, response: Any = None, **fields: Any) -> ScriptedScenario:
         """The answer, in the YAML vocabulary: `text=`, `output=`, `error=`, `refusal=`, `fault=`, … ."""
-        raw: dict[str, Any] = dict(self._options)
-        raw.setdefault("name", f"test-scenario-{self._api.added_count + 1}")
-        if self._match:
-            raw["match"] = self._match
-        raw["response"] = response if response is not None else fields
-        return self._api.add(raw)
+        return self._add(response=response if response is not None else fields)
 
-    def respond_in_turn(self, *responses: Any, cycle: bool = False) -> Scenario:
+    def respond_in_turn(self, *responses: Any, cycle: bool = False) -> ScriptedScenario:
         """One answer per call, in order (the last repeats, or all `cycle`)."""
+        return self._add(responses=list(responses), cycle=cycle)
+
+    def _add(self, **answer: Any) -> ScriptedScenario:
         raw: dict[str, Any] = dict(self._options)
         raw.setdefault("name", f"test-scenario-{self._api.added_count + 1}")
         if self._match:
             raw["match"] = self._match
-        raw.update(responses=list(responses), cycle=cycle)
-        return self._api.add(raw)
+        raw.update(answer)
+        return self._api.add(raw, source=self._source)
+
+
+@dataclass(frozen=True)
+class ScriptedScenario:
+    """A scenario a test added (`on(...).respond(...)`, `add`), with the requests it answered:
+
+    weather = mock.on(tools=["get_weather"]).respond(output=[...])
+    ... run the code ...
+    assert weather.call_count == 1 and weather.calls[0].body["model"] == "gpt-4.1"
+    """
+
+    scenario: Scenario
+    journal: Journal
+
+    @property
+    def name(self) -> str:
+        return self.scenario.name
+
+    @property
+    def source(self) -> str:
+        """Where the test added it (`tests/test_app.py:42`), as near-miss reports name it."""
+        return self.scenario.source
+
+    @property
+    def calls(self) -> list[Entry]:
+        """The requests it answered, oldest first."""
+        return self.journal.filter(scenario=self.scenario.name)
+
+    @property
+    def call_count(self) -> int:
+        return len(self.calls)
+
+    @property
+    def called(self) -> bool:
+        return bool(self.calls)
 
 
 class MockAPI:
@@ -141,19 +179,25 @@ class MockAPI:
     def on(
         self, *, name: str | None = None, times: int | None = None, priority: int | None = None, **match: Any
     ) -> ScenarioBuilder:
-        """Requests matching these `match` keys (`model=`, `input=`, `tools=`, …; none: every request)."""
+        """Requests matching these `match` keys (`model=`, `input=`, `tools=`, …; none: every request). `name`
+        names the scenario (default `test-scenario-N`), `times` ends it after that many answers, `priority` puts it
+        before lower ones."""
         given = (("name", name), ("times", times), ("priority", priority))
-        return ScenarioBuilder(self, match, {key: value for key, value in given if value is not None})
+        options = {key: value for key, value in given if value is not None}
+        return ScenarioBuilder(self, match, options, _caller())
 
-    def add(self, scenario: Mapping[str, Any]) -> Scenario:
-        """Add one scenario written as a mapping, exactly as in a YAML file; it wins over the loaded ones."""
-        document = YamlDocument(filename="<test>", data=[dict(scenario)])
+    def add(self, scenario: Mapping[str, Any], *, source: str | None = None) -> ScriptedScenario:
+        """Add one scenario written as a mapping, exactly as in a YAML file; it wins over the loaded ones. Its
+        source, as near-miss reports show it, is the test's file and line (or `source`)."""
+        where = source or _caller()
+        document = YamlDocument(filename=where.rsplit(":", 1)[0], data=[dict(scenario)])
         try:
             compiled = compile_scenario(dict(scenario), (0,), document)
         except InvalidSpec as exc:
-            raise document.error(exc.where, exc.problem) from None
+            raise ScenarioFileError(where, None, exc.problem) from None
+        compiled = replace(compiled, source=where)
         self._engine.add([compiled])
-        return compiled
+        return ScriptedScenario(compiled, self._journal)
 
     def load(self, *paths: str | Path) -> list[Scenario]:
         """Add the scenarios of these YAML files or folders for this test."""
@@ -198,11 +242,29 @@ class MockAPI:
             raise AssertionError(f"expected {times} POST /v1/responses {what}, got {len(found)}".replace("  ", " "))
 
     def assert_called_with(self, **expected: Any) -> None:
-        """The last create request's body has these fields with these values; the failure shows a diff."""
-        body = self.last.body if isinstance(self.last.body, dict) else {}
-        actual = {key: body.get(key, "<absent>") for key in expected}
-        if actual != expected:
-            raise AssertionError("the last request differs from what was expected:\n" + _diff(expected, actual))
+        """The last create request's body has these fields with these values (or what `ANY`, `contains(...)` or a
+        callable accepts; see `mockserver.matchers`); the failure shows a diff."""
+        body = _body(self.last)
+        if not _fits(expected, body):
+            raise AssertionError("the last request differs from what was expected:\n" + _diff(expected, body))
+
+    def assert_any_call(self, **expected: Any) -> None:
+        """Some create request of the test has these fields (matched as `assert_called_with` matches them)."""
+        calls = self.calls
+        if not any(_fits(expected, _body(call)) for call in calls):
+            nearest = _body(calls[-1]) if calls else {}
+            raise AssertionError(
+                f"none of the {len(calls)} create requests has the expected fields; the last one differs:\n"
+                + _diff(expected, nearest)
+            )
+
+    def assert_not_called(self, **expected: Any) -> None:
+        """No create request at all, or (with fields) none that has these fields."""
+        found = [call for call in self.calls if _fits(expected, _body(call))]
+        if found:
+            which = f"with {_described(expected)} " if expected else ""
+            numbers = ", ".join(f"#{call.number}" for call in found)
+            raise AssertionError(f"expected no create request {which}but got {len(found)}: {numbers}")
 
     def assert_client_behaved(self) -> None:
         """The client retried only what may be retried, and waited as long as it was asked to."""
@@ -226,7 +288,39 @@ def _http_library_of(client_class: type) -> ModuleType:
     return importlib.import_module("httpx")
 
 
-def _diff(expected: Mapping[str, Any], actual: Mapping[str, Any]) -> str:
+def _body(entry: Entry) -> dict[str, Any]:
+    return entry.body if isinstance(entry.body, dict) else {}
+
+
+def _fits(expected: Mapping[str, Any], body: Mapping[str, Any]) -> bool:
+    return all(matches(value, body.get(key, ABSENT)) for key, value in expected.items())
+
+
+def _described(expected: Mapping[str, Any]) -> str:
+    return ", ".join(f"{key}={value!r}" for key, value in expected.items())
+
+
+def _diff(expected: Mapping[str, Any], body: Mapping[str, Any]) -> str:
+    """The expected fields against the request's (a field that matched shows as expected)."""
+    actual = {
+        key: value if matches(value, body.get(key, ABSENT)) else body.get(key, "<absent>")
+        for key, value in expected.items()
+    }
     want = pprint.pformat(dict(expected), width=100).splitlines()
-    got = pprint.pformat(dict(actual), width=100).splitlines()
+    got = pprint.pformat(actual, width=100).splitlines()
     return "\n".join(difflib.unified_diff(want, got, "expected", "actual", lineterm=""))
+
+
+def _caller() -> str:
+    """`file:line` of the code that called into this module (the test), relative to the working directory when
+    inside it."""
+    frame = inspect.currentframe()
+    here = __file__
+    while frame is not None and frame.f_code.co_filename == here:
+        frame = frame.f_back
+    if frame is None:
+        return "<test>:1"
+    path = Path(frame.f_code.co_filename)
+    with contextlib.suppress(ValueError):
+        path = path.relative_to(Path.cwd())
+    return f"{path}:{frame.f_lineno}"

@@ -111,11 +111,13 @@ def test_readme_first_command_installs_what_the_first_example_needs(tmp_path: Pa
     assert lines[1] == "0 response.created" and lines[-1].endswith(" response.completed")
 
 
-def test_readme_pytest_example_passes_as_written(pytester: pytest.Pytester) -> None:
-    (example,) = [block for block in code_blocks("python") if "def test_" in block]
-    assert len(example.strip().splitlines()) < 15
-    pytester.makepyfile(test_readme_example=example)
-    pytester.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=1)
+def test_readme_pytest_examples_pass_as_written(pytester: pytest.Pytester) -> None:
+    first, *others = [block for block in code_blocks("python") if "def test_" in block]
+    assert len(first.strip().splitlines()) < 15  # the first one is short
+    assert others, "the pytest section shows a tool loop too"
+    for number, example in enumerate([first, *others]):
+        pytester.makepyfile(**{f"test_readme_example_{number}": example})
+    pytester.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=1 + len(others))
 
 
 def test_every_scenario_file_in_the_repository_loads() -> None:
