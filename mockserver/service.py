@@ -116,6 +116,10 @@ class MockService:
         selection = self.engine.select(ctx)
         if selection is not None:
             return selection.reply, selection.scenario.name
+        return self._unmatched(ctx)
+
+    def _unmatched(self, ctx: RequestContext) -> tuple[Reply, None]:
+        """The default answer to a request no scenario answers (in strict mode, the near-miss report as a 400)."""
         if self.strict or ctx.headers.get(STRICT_HEADER, "").lower() in ("1", "true", "yes"):
             raise invalid_request(self.engine.explain(ctx), code="no_scenario_matched")
         return default_reply(ctx, self.settings.seed), None
@@ -126,9 +130,14 @@ class MockService:
         and the event loop must keep answering other clients meanwhile. The rest is answered at once: the hop costs
         a few tens of microseconds, and a client that closes its sending side after the request (as `nc -N` does)
         is taken by uvicorn for gone once the handler waits."""
-        if self.engine.may_be_slow or _generates(ctx):
+        if self.engine.may_be_slow:
             return await asyncio.to_thread(self.reply_for, ctx)
-        return self.reply_for(ctx)
+        selection = self.engine.select(ctx)  # fixed answers, no regex: chosen at once
+        if selection is not None:
+            return selection.reply, selection.scenario.name
+        if _generates(ctx):  # only the default responder's generation may take long (~100 µs a hop otherwise)
+            return await asyncio.to_thread(self._unmatched, ctx)
+        return self._unmatched(ctx)
 
     def clear_state(self) -> None:
         """Forget stored responses, conversations, call counts, states, the journal and the prompt cache."""
