@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from .app import create_app
-from .config import Settings
-from .errors import APIError, MockServerError, ScenarioFileError
-from .scenarios import Scenario, ScenarioSet, load_scenarios
-from .server import MockServer
+from .core.errors import APIError, MockServerError, ScenarioFileError
+from .engine.scenarios import Scenario, ScenarioSet, load_scenarios
+from .faults.config import Settings
+from .wire.app import create_app
+from .wire.server import MockServer
 
 __version__ = "0.1.0"
 

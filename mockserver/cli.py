@@ -14,7 +14,10 @@ from collections.abc import Sequence
 from importlib.resources import files
 from pathlib import Path
 
-from .config import (
+from .core.errors import APIError, MockServerError, refused
+from .core.validation import PROFILES
+from .engine.scenarios import ScenarioSet, check_scenario_files, load_scenarios
+from .faults.config import (
     CONTRACT_MODES,
     FINDINGS_MODES,
     LOG_LEVELS,
@@ -24,10 +27,7 @@ from .config import (
     builtin_scenarios_dir,
     settings_from_env,
 )
-from .errors import APIError, MockServerError, refused
-from .scenarios import ScenarioSet, check_scenario_files, load_scenarios
-from .upstream import require_httpx, without_credentials
-from .validation import PROFILES
+from .proxy.upstream import require_httpx, without_credentials
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -388,7 +388,7 @@ def _check(paths: Sequence[Path]) -> int:
 
 
 def _explain(request: Path, scenario_paths: list[Path] | None, headers: list[str], profile: str) -> int:
-    from .service import MockService
+    from .wire.service import MockService
 
     try:
         text = sys.stdin.read() if str(request) == "-" else request.read_text(encoding="utf-8")
@@ -458,9 +458,9 @@ def uvicorn_stack() -> str:
 
 def serve(settings: Settings, scenarios: ScenarioSet) -> int:
     """Run until Ctrl-C. The socket is bound first so that port 0 can print the port it got."""
-    from .app import create_app
-    from .connections import server_config
-    from .hangs import Server
+    from .faults.hangs import Server
+    from .wire.app import create_app
+    from .wire.connections import server_config
 
     family = socket.AF_INET6 if ":" in settings.host else socket.AF_INET
     # IPPROTO_TCP matters: asyncio turns Nagle off (TCP_NODELAY) only for sockets that name their protocol.

@@ -31,10 +31,10 @@ from pathlib import Path
 
 import pytest
 
-from .config import CONTRACT_MODES, Settings, builtin_scenarios_dir
-from .journal import Entry
-from .server import MockServer
-from .testing import MockAPI
+from .faults.config import CONTRACT_MODES, Settings, builtin_scenarios_dir
+from .state.journal import Entry
+from .testing.mock_api import MockAPI
+from .wire.server import MockServer
 
 RECORD_CHOICES = ("off", "auto", "record", "replay", "verify")
 DEFAULT_RECORDINGS = "tests/recordings"

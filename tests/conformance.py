@@ -23,7 +23,7 @@ keywords (`description`, `example`, `discriminator`, `x-*`, `format`, …) are s
 `$ref: "#/components/schemas/X"` is inlined (the remaining recursive ones resolve through a `referencing.Registry`),
 and `anyOf`/`oneOf` skip a branch that certainly fails (its `type` keyword, or its `type` property's enum, excludes
 the instance) and stop at the first error of each branch they probe. None of this changes what is valid;
-`tests/test_conformance.py` cross-checks it against a plain `Draft202012Validator` over the untouched document. One
+`tests/wire/test_conformance.py` cross-checks it against a plain `Draft202012Validator` over the untouched document. One
 deliberate difference: the document's 2019-09 `$recursiveRef: "#"` (in `CompoundFilter`, which 2020-12 ignores, so
 that a stock validator rejects every valid compound filter and accepts any nested one) is read as the `$ref` to its
 own component that it means.

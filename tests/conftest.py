@@ -25,7 +25,7 @@ from starlette.testclient import TestClient
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mockserver import MockServer, Settings, contract, create_app, load_scenarios
-from mockserver.config import builtin_scenarios_dir
+from mockserver.faults.config import builtin_scenarios_dir
 from tests import conformance
 
 # In CI the property tests draw the same examples every run, so a landing never hangs on a lucky draw; on a
@@ -103,7 +103,7 @@ def with_default_key(scope: Scope) -> Scope:
 
 def check_exchange(exchange: Exchange) -> None:
     """Validate one recorded answer against the official schema for its kind, and against the project's own
-    contract checks (`mockserver.contract`, what the contract proxy applies to an upstream), which must agree."""
+    contract checks (`mockserver.checks.contract`, what the contract proxy applies to an upstream), which must agree."""
     text = exchange.body.decode()
     if exchange.content_type.startswith("text/event-stream"):
         events = conformance.parse_sse(text)

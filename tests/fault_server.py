@@ -15,7 +15,7 @@ import openai
 import pytest
 
 from mockserver import MockServer, Settings
-from mockserver.validation import build_fast_validator
+from mockserver.core.validation import build_fast_validator
 from tests.conftest import FIXTURES, Exchange, RecordingApp, check_exchange
 
 FAULT_SCENARIOS = FIXTURES / "scenarios" / "faults.yaml"

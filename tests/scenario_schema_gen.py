@@ -1,5 +1,5 @@
 """Generates the output-item definitions of `mockserver/data/scenario.schema.json`: the one table of what a
-scenario's `output:` item may say, which the loader (`mockserver.output_items`) reads at run time.
+scenario's `output:` item may say, which the loader (`mockserver.engine.output_items`) reads at run time.
 
     PYTHONPATH=$PWD python -m tests.scenario_schema_gen            # rewrite the shipped schema
 
@@ -9,8 +9,8 @@ API sends it (so a saved answer's items load). The items a scenario passes throu
 items the model makes: hosted-tool calls and their results) take their keys from the official OpenAPI `OutputItem`
 member of that type, and their required keys and value schemas from the contract
 (`data/response_contract.schema.json`), less the `id`, `status` and `call_id` the server adds: what loads is what
-the contract accepts once sent. `tests/test_scenario_schema.py` checks that the shipped file equals this generator's
-output.
+the contract accepts once sent. `tests/engine/test_scenario_schema.py` checks that the shipped file equals this
+generator's output.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from mockserver.contract import _inlined
+from mockserver.checks.contract_schema import _inlined
 from tests.reference import REPO_ROOT, openapi_spec_path
 
 Schema = dict[str, Any]

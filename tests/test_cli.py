@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from mockserver.cli import main
-from mockserver.config import Settings, settings_from_env
+from mockserver.faults.config import Settings, settings_from_env
 from tests.conftest import KEY_HEADERS
 
 
@@ -184,7 +184,7 @@ def test_help_lists_every_serve_option(capsys: pytest.CaptureFixture[str]) -> No
 
 def test_the_start_line_says_what_answers() -> None:
     from mockserver.cli import _what_answers
-    from mockserver.scenarios import ScenarioSet
+    from mockserver.engine.scenarios import ScenarioSet
 
     plain = Settings(scenario_paths=(Path("scenarios"),))
     assert _what_answers(plain, ScenarioSet(), 0) == "with 0 scenarios from scenarios"

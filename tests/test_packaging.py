@@ -42,7 +42,7 @@ def test_wheel_contains_data_scenarios_and_marker(tmp_path: Path) -> None:
     )
     assert installed.returncode == 0, installed.stderr
     probe = subprocess.run(
-        [sys.executable, "-c", "from mockserver.config import builtin_scenarios_dir as d; print(d())"],
+        [sys.executable, "-c", "from mockserver.faults.config import builtin_scenarios_dir as d; print(d())"],
         cwd=tmp_path,
         env={"PYTHONPATH": str(target), "PATH": ""},
         capture_output=True,

@@ -16,7 +16,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from mockserver import MockServer, Settings, create_app
-from mockserver.scenarios import ScenarioSet, parse_scenarios
+from mockserver.engine.scenarios import ScenarioSet, parse_scenarios
 from tests.conftest import E2E_SCENARIOS, KEY_HEADERS
 
 pytest_plugins = ["pytester"]

@@ -8,9 +8,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from mockserver import MockServer, Settings, load_scenarios
-from mockserver.matching import compile_match
-from mockserver.replies import ModelReply
-from mockserver.scenarios import Scenario, ScenarioSet
+from mockserver.engine.matching import compile_match
+from mockserver.engine.scenarios import Scenario, ScenarioSet
+from mockserver.faults.replies import ModelReply
 from tests.conftest import FIXTURES
 
 UPSTREAM_SCENARIOS = FIXTURES / "scenarios" / "upstream.yaml"

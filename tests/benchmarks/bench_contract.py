@@ -16,13 +16,13 @@ import time
 from starlette.testclient import TestClient
 
 from mockserver import Settings, create_app
-from mockserver.contract import StreamChecker, check_response
+from mockserver.checks.contract import StreamChecker, check_response
 
 
 def long_stream(events: int) -> list[dict[str, object]]:
     text = " ".join(f"word{number % 97}" for number in range(events))
     scenarios_yaml = json.dumps({"scenarios": [{"name": "long", "response": {"text": text}}]})
-    from mockserver.scenarios import ScenarioSet, parse_scenarios
+    from mockserver.engine.scenarios import ScenarioSet, parse_scenarios
 
     app = create_app(Settings(seed=1), ScenarioSet(parse_scenarios(scenarios_yaml, "bench.yaml")))
     with TestClient(app, headers={"authorization": "Bearer sk-test"}) as client:

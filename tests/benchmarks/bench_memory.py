@@ -30,7 +30,7 @@ def measure(mode: str, count: int, max_items: int, max_bytes: int) -> dict[str, 
     from starlette.testclient import TestClient
 
     from mockserver import Settings, create_app
-    from mockserver.validation import build_fast_validator
+    from mockserver.core.validation import build_fast_validator
 
     settings = Settings(seed=1, store_max_items=max_items, store_max_bytes=max_bytes)
     app = create_app(settings)
@@ -85,7 +85,7 @@ def main() -> int:
         mode, count, max_items, max_bytes = args.child
         print(json.dumps(measure(mode, int(count), int(max_items), int(max_bytes))))
         return 0
-    from mockserver.store import DEFAULT_MAX_BYTES, DEFAULT_MAX_DOCUMENTS
+    from mockserver.state.store import DEFAULT_MAX_BYTES, DEFAULT_MAX_DOCUMENTS
 
     small = 16 * 1024 * 1024
     rows = [

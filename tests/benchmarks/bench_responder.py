@@ -14,7 +14,7 @@ import time
 from typing import Any
 
 from mockserver import Settings, create_app
-from mockserver.scenarios import ScenarioSet, parse_scenarios
+from mockserver.engine.scenarios import ScenarioSet, parse_scenarios
 
 SCHEMA = {
     "type": "object",

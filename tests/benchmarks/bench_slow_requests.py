@@ -3,7 +3,8 @@
     python -m tests.benchmarks.bench_slow_requests [--seconds 5]
 
 The server runs in its own process (`mockserver serve`) on a free 127.0.0.1 port with scenarios that reach the work
-caps (`mockserver.limits`): a template that loops until its time cap, and a regex that backtracks until its time cap.
+caps (`mockserver.core.limits`): a template that loops until its time cap, and a regex that backtracks until its time
+cap.
 For each kind of slow request, one client thread sends it again and again for `--seconds`, while another sends
 `GET /v1/models` one after another; the figures are the slow request's duration and the latency of the concurrent
 GETs (median, p99, max), next to a baseline with no slow request. The worst bodies of issue 13 (a json_schema of 30

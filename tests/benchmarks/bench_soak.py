@@ -33,7 +33,7 @@ import httpx
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from mockserver import MockServer, Settings
-from mockserver.scenarios import ScenarioSet, parse_scenarios
+from mockserver.engine.scenarios import ScenarioSet, parse_scenarios
 
 SCENARIOS = """
 scenarios:

@@ -12,7 +12,7 @@ import json
 import statistics
 import sys
 
-from mockserver.tokens import estimate_tokens
+from mockserver.core.tokens import estimate_tokens
 
 SAMPLES: dict[str, list[str]] = {
     "English prose": [

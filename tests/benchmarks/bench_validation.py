@@ -15,8 +15,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from mockserver import validation
-from mockserver.validation import build_fast_validator, validate_create_request
+from mockserver.core import validation
+from mockserver.core.validation import build_fast_validator, validate_create_request
 
 BODIES: dict[str, dict[str, Any]] = {
     "text": {"model": "gpt-4.1", "input": "Write a haiku about the sea."},
