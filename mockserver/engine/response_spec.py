@@ -23,6 +23,7 @@ from ..faults.fault_specs import DELIVERY_KEYS, compile_delivery
 from ..faults.faults import Delivery
 from ..faults.http_errors import compile_error
 from ..faults.replies import BackgroundTiming, ModelReply, Reply, ResponseStatus
+from .hosted import REPLY_SHORTHANDS
 from .includes import load_response_file
 from .output_items import check_item_keys, check_item_values
 from .reasoning import NO_REASONING
@@ -44,6 +45,7 @@ REPLY_KEYS = (
     "model",
     "phase",
     "background",
+    *REPLY_SHORTHANDS,
     *DELIVERY_KEYS,
 )
 
@@ -169,6 +171,8 @@ def _compile_output(raw: Mapping[str, JSON], where: Where) -> tuple[JSONObject, 
     output: list[JSONObject] = []
     if raw.get("reasoning", NO_REASONING) != NO_REASONING:
         output.append(_compile_item({"type": "reasoning", "summary": raw["reasoning"]}, (*where, "reasoning")))
+    for key in (key for key in raw if key in REPLY_SHORTHANDS):  # a hosted tool's items, before the message
+        output.extend(REPLY_SHORTHANDS[key](raw[key], (*where, key)))
     parts: list[JSONObject] = []
     if "text" in raw:
         parts.append(_text_part(raw["text"], (*where, "text")))

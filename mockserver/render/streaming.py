@@ -19,6 +19,7 @@ from typing import TypeAlias
 from ..core.ids import ResponseIds
 from ..core.jsonio import dumps
 from ..core.types import JSON, JSONObject
+from ..engine.hosted import INITIAL_ITEM, ITEM_EVENTS
 from .logprobs import TOKEN_PIECE as _DELTA_PIECE
 from .render import in_progress_snapshot
 
@@ -93,6 +94,8 @@ def _item_events(seq: _Sequencer, index: int, item: JSONObject) -> Iterator[JSON
     elif kind == "reasoning":
         for summary_index, part in enumerate(item["summary"]):
             yield from _summary_events(seq, index, item["id"], summary_index, part["text"])
+    elif kind in ITEM_EVENTS:
+        yield from ITEM_EVENTS[kind](seq, index, item)
     yield seq.event("response.output_item.done", {"item": item, "output_index": index})
 
 
@@ -110,6 +113,8 @@ def _initial_item(item: JSONObject) -> JSONObject:
         return {**item, "input": ""}
     if kind == "reasoning":
         return {**item, "summary": []}
+    if kind in INITIAL_ITEM:
+        return INITIAL_ITEM[kind](item)
     return item
 
 
